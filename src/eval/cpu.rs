@@ -1,0 +1,315 @@
+//! The fast CPU evaluator: all cores (rayon), examples in groups of `LANES` laid out pixel-major so
+//! that every edge is one contiguous vector add, and the weight-independent part of each node's input
+//! sum (bias and pixel sources) computed once per example instead of once per weight value.
+//!
+//! Work is split into fixed-size tasks of (program, chunk of example groups) and reduced in a fixed
+//! order, so results do not depend on the number of threads.
+
+use super::fastmath::{apply, clamp_preact, exp};
+use super::{Evaluation, Evaluator, PairStats, Predictions};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::program::{Op, Program, Programs};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Examples evaluated together, one per vector lane.
+pub const LANES: usize = 16;
+type Lanes = [f32; LANES];
+/// Example groups per task: small enough to balance load, fixed so that sums are reproducible.
+const GROUPS_PER_TASK: usize = 4;
+
+pub struct CpuEvaluator {
+    data: Arc<Dataset>,
+    pool: Option<rayon::ThreadPool>,
+}
+
+/// Examples of one group, transposed: `inputs[slot][lane]` for the bias (slot 0) and input slots.
+struct Group {
+    inputs: Vec<Lanes>,
+    labels: [u8; LANES],
+    len: usize,
+}
+
+impl CpuEvaluator {
+    pub fn new(data: Arc<Dataset>) -> CpuEvaluator {
+        CpuEvaluator { data, pool: None }
+    }
+
+    /// Uses exactly `threads` threads instead of rayon's global pool.
+    pub fn with_threads(data: Arc<Dataset>, threads: usize) -> Result<CpuEvaluator> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+        Ok(CpuEvaluator { data, pool: Some(pool) })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+    }
+
+    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(p) => p.install(f),
+            None => f(),
+        }
+    }
+
+    fn groups(&self, indices: &[u32]) -> Result<Vec<Group>> {
+        let d = &self.data;
+        if let Some(&bad) = indices.iter().find(|&&i| i as usize >= d.len()) {
+            return Err(Error::Invalid(format!(
+                "example index {bad} is outside the dataset ({} examples)",
+                d.len()
+            )));
+        }
+        Ok(indices
+            .chunks(LANES)
+            .map(|chunk| {
+                let mut inputs = vec![[0.0f32; LANES]; 1 + d.dim];
+                let mut labels = [0u8; LANES];
+                for (lane, &i) in chunk.iter().enumerate() {
+                    inputs[0][lane] = 1.0;
+                    for (p, &x) in d.input(i as usize).iter().enumerate() {
+                        inputs[1 + p][lane] = x;
+                    }
+                    labels[lane] = d.labels[i as usize];
+                }
+                Group { inputs, labels, len: chunk.len() }
+            })
+            .collect())
+    }
+
+    fn check_shape(&self, n_inputs: u32, n_outputs: u32) -> Result<()> {
+        if n_inputs as usize != self.data.dim || n_outputs as usize != self.data.classes {
+            return Err(Error::Invalid(format!(
+                "the network has {n_inputs} inputs and {n_outputs} outputs, the dataset {} has {} inputs and {} classes",
+                self.data.name, self.data.dim, self.data.classes
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Evaluator for CpuEvaluator {
+    fn describe(&self) -> String {
+        format!("cpu: {} threads, {}", self.threads(), simd_level())
+    }
+
+    fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
+        let n_w = weights.len();
+        let mut stats = vec![PairStats::default(); programs.len() * n_w];
+        if programs.is_empty() {
+            return Ok(Evaluation { n_programs: 0, n_weights: n_w, n_examples: indices.len(), stats });
+        }
+        self.check_shape(programs.n_inputs, programs.n_outputs)?;
+        let groups = self.groups(indices)?;
+        let chunks: Vec<&[Group]> = groups.chunks(GROUPS_PER_TASK).collect();
+        let tasks: Vec<(usize, usize)> =
+            (0..programs.len()).flat_map(|p| (0..chunks.len()).map(move |c| (p, c))).collect();
+        let partials: Vec<Vec<PairStats>> = self.install(|| {
+            tasks
+                .par_iter()
+                .map(|&(p, c)| {
+                    let kernel = Kernel::new(
+                        programs.ops_of(p),
+                        programs.edges_of(p),
+                        programs.n_inputs,
+                        programs.n_outputs,
+                    );
+                    let mut acc = vec![PairStats::default(); n_w];
+                    kernel.run(chunks[c], weights, &mut |w, _, group, outputs| {
+                        score_group(&mut acc[w], group, outputs, kernel.n_outputs)
+                    });
+                    acc
+                })
+                .collect()
+        });
+        for (&(p, _), part) in tasks.iter().zip(partials) {
+            for (w, s) in part.into_iter().enumerate() {
+                let t = &mut stats[p * n_w + w];
+                t.ce_sum += s.ce_sum;
+                t.correct += s.correct;
+            }
+        }
+        Ok(Evaluation { n_programs: programs.len(), n_weights: n_w, n_examples: indices.len(), stats })
+    }
+
+    fn predict(
+        &mut self,
+        program: &Program,
+        weights: &[f32],
+        indices: &[u32],
+        with_outputs: bool,
+    ) -> Result<Predictions> {
+        self.check_shape(program.n_inputs, program.n_outputs)?;
+        let groups = self.groups(indices)?;
+        let n_out = program.n_outputs as usize;
+        let kernel = Kernel::new(&program.ops, &program.edges, program.n_inputs, program.n_outputs);
+        // Per chunk: classes and outputs in [weight][example] order within the chunk.
+        let parts: Vec<(Vec<u8>, Vec<f32>)> = self.install(|| {
+            groups
+                .par_chunks(GROUPS_PER_TASK)
+                .map(|chunk| {
+                    let n: usize = chunk.iter().map(|g| g.len).sum();
+                    let mut classes = vec![0u8; weights.len() * n];
+                    let mut outs =
+                        if with_outputs { vec![0.0f32; weights.len() * n * n_out] } else { Vec::new() };
+                    kernel.run(chunk, weights, &mut |w, g, group, outputs| {
+                        for lane in 0..group.len {
+                            let e = w * n + g * LANES + lane;
+                            classes[e] = argmax(outputs, lane) as u8;
+                            if with_outputs {
+                                for o in 0..n_out {
+                                    outs[e * n_out + o] = outputs[o][lane];
+                                }
+                            }
+                        }
+                    });
+                    (classes, outs)
+                })
+                .collect()
+        });
+        let n = indices.len();
+        let mut classes = vec![0u8; weights.len() * n];
+        let mut outputs = with_outputs.then(|| vec![0.0f32; weights.len() * n * n_out]);
+        let mut start = 0;
+        for (part_classes, part_outs) in parts {
+            let m = part_classes.len() / weights.len().max(1);
+            for w in 0..weights.len() {
+                classes[w * n + start..w * n + start + m].copy_from_slice(&part_classes[w * m..(w + 1) * m]);
+                if let Some(o) = outputs.as_mut() {
+                    o[(w * n + start) * n_out..(w * n + start + m) * n_out]
+                        .copy_from_slice(&part_outs[w * m * n_out..(w + 1) * m * n_out]);
+                }
+            }
+            start += m;
+        }
+        Ok(Predictions { n_weights: weights.len(), n_examples: n, classes, outputs })
+    }
+}
+
+/// Which vector instructions the kernel uses on this machine.
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        return "avx2";
+    }
+    "baseline simd"
+}
+
+/// First index of the largest output in `lane`.
+fn argmax(outputs: &[Lanes], lane: usize) -> usize {
+    let mut arg = 0;
+    for (o, v) in outputs.iter().enumerate().skip(1) {
+        if v[lane] > outputs[arg][lane] {
+            arg = o;
+        }
+    }
+    arg
+}
+
+/// Adds the group's cross-entropy (stable log-softmax) and correct predictions to `acc`.
+fn score_group(acc: &mut PairStats, group: &Group, outputs: &[Lanes], n_out: usize) {
+    let mut max = outputs[0];
+    for o in &outputs[1..n_out] {
+        for l in 0..LANES {
+            max[l] = if o[l] > max[l] { o[l] } else { max[l] };
+        }
+    }
+    let mut sum = [0.0f32; LANES];
+    for o in &outputs[..n_out] {
+        for l in 0..LANES {
+            sum[l] += exp(o[l] - max[l]);
+        }
+    }
+    for lane in 0..group.len {
+        let label = group.labels[lane] as usize;
+        let ce = max[lane] + sum[lane].ln() - outputs[label][lane];
+        acc.ce_sum += ce as f64;
+        acc.correct += (argmax(outputs, lane) == label) as u32;
+    }
+}
+
+/// Receives each (weight index, group index, group, output lanes) as the kernel produces it.
+type Sink<'s> = dyn FnMut(usize, usize, &Group, &[Lanes]) + 's;
+
+/// One program ready to run over example groups.
+struct Kernel<'a> {
+    ops: &'a [Op],
+    edges: &'a [u32],
+    first_op_slot: usize,
+    n_outputs: usize,
+}
+
+impl<'a> Kernel<'a> {
+    fn new(ops: &'a [Op], edges: &'a [u32], n_inputs: u32, n_outputs: u32) -> Kernel<'a> {
+        Kernel { ops, edges, first_op_slot: 1 + n_inputs as usize, n_outputs: n_outputs as usize }
+    }
+
+    /// Runs every group at every weight; `sink(weight, group index, group, outputs)` sees the outputs.
+    fn run(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.run_avx2(groups, weights, sink) };
+        }
+        self.run_generic(groups, weights, sink)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(
+        &self,
+        groups: &[Group],
+        weights: &[f32],
+        sink: &mut Sink,
+    ) {
+        self.run_generic(groups, weights, sink)
+    }
+
+    #[inline(always)]
+    fn run_generic(
+        &self,
+        groups: &[Group],
+        weights: &[f32],
+        sink: &mut Sink,
+    ) {
+        let n_ops = self.ops.len();
+        let mut consts = vec![[0.0f32; LANES]; n_ops];
+        let mut values = vec![[0.0f32; LANES]; n_ops];
+        for (g, group) in groups.iter().enumerate() {
+            // Weight-independent part of each op's sum: its bias and input sources.
+            for (k, op) in self.ops.iter().enumerate() {
+                let start = op.src_start as usize;
+                let mut acc = [0.0f32; LANES];
+                for &s in &self.edges[start..start + op.n_const as usize] {
+                    let x = &group.inputs[s as usize];
+                    for l in 0..LANES {
+                        acc[l] += x[l];
+                    }
+                }
+                consts[k] = acc;
+            }
+            for (w, &weight) in weights.iter().enumerate() {
+                for (k, op) in self.ops.iter().enumerate() {
+                    let start = op.src_start as usize + op.n_const as usize;
+                    let mut acc = consts[k];
+                    for &s in &self.edges[start..start + op.n_hidden as usize] {
+                        let x = &values[s as usize - self.first_op_slot];
+                        for l in 0..LANES {
+                            acc[l] += x[l];
+                        }
+                    }
+                    for a in acc.iter_mut() {
+                        *a = clamp_preact(weight * *a);
+                    }
+                    apply(op.activation, &mut acc);
+                    values[k] = acc;
+                }
+                sink(w, g, group, &values[n_ops - self.n_outputs..]);
+            }
+        }
+    }
+}

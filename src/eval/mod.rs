@@ -1,0 +1,96 @@
+//! Evaluators: run compiled programs over labelled examples at several shared-weight values.
+//!
+//! [`reference`] is the plain f64 oracle straight from the genome; [`cpu::CpuEvaluator`] is the fast
+//! multi-core one and [`gpu::GpuEvaluator`] the WGSL one, both behind the [`Evaluator`] trait.
+//!
+//! Finite by design: every evaluator clamps each node's pre-activation `w * sum` to
+//! `[-PREACT_LIMIT, PREACT_LIMIT]` before its activation (outputs included), so no value can overflow
+//! whatever the network; a network that saturates gets a finite, poor fitness.
+
+pub mod cpu;
+pub mod fastmath;
+pub mod reference;
+
+use crate::error::Result;
+use crate::program::{Program, Programs};
+
+/// Bound on every node's pre-activation, identical on all evaluators.
+pub const PREACT_LIMIT: f32 = 1.0e4;
+
+/// The weight values of the search (`../shared/WANN.md`).
+pub const TRAINING_WEIGHTS: [f32; 6] = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0];
+
+/// Summed cross-entropy and correct count of one (program, weight) pair over a set of examples.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PairStats {
+    pub ce_sum: f64,
+    pub correct: u32,
+}
+
+/// Results of [`Evaluator::evaluate`]: `stats[program * n_weights + weight]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub n_programs: usize,
+    pub n_weights: usize,
+    pub n_examples: usize,
+    pub stats: Vec<PairStats>,
+}
+
+impl Evaluation {
+    pub fn get(&self, program: usize, weight: usize) -> PairStats {
+        self.stats[program * self.n_weights + weight]
+    }
+    pub fn mean_ce(&self, program: usize, weight: usize) -> f64 {
+        self.get(program, weight).ce_sum / self.n_examples as f64
+    }
+    pub fn accuracy(&self, program: usize, weight: usize) -> f64 {
+        self.get(program, weight).correct as f64 / self.n_examples as f64
+    }
+}
+
+/// Per (weight, example) predictions of one program: `classes[weight * n_examples + example]`, and
+/// the raw outputs (`[weight][example][output]`) when asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Predictions {
+    pub n_weights: usize,
+    pub n_examples: usize,
+    pub classes: Vec<u8>,
+    pub outputs: Option<Vec<f32>>,
+}
+
+impl Predictions {
+    pub fn for_weight(&self, w: usize) -> &[u8] {
+        &self.classes[w * self.n_examples..(w + 1) * self.n_examples]
+    }
+}
+
+/// Something that runs programs over the examples of the dataset it was built with.
+pub trait Evaluator {
+    /// What runs the work, for logs ("cpu: 2 threads, avx2", "gpu: NVIDIA H200 (Vulkan)").
+    fn describe(&self) -> String;
+
+    /// Cross-entropy sums and correct counts for every (program, weight) over the examples `indices`.
+    fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation>;
+
+    /// Predicted class (argmax, lowest index on ties) per (weight, example) for one program.
+    fn predict(
+        &mut self,
+        program: &Program,
+        weights: &[f32],
+        indices: &[u32],
+        with_outputs: bool,
+    ) -> Result<Predictions>;
+}
+
+/// Cross-entropy of a label under a numerically stable log-softmax, and the argmax (first maximum).
+pub fn ce_and_argmax_f64(outputs: &[f64], label: usize) -> (f64, usize) {
+    let (mut best, mut arg) = (f64::NEG_INFINITY, 0);
+    for (i, &o) in outputs.iter().enumerate() {
+        if o > best {
+            best = o;
+            arg = i;
+        }
+    }
+    let lse = best + outputs.iter().map(|&o| (o - best).exp()).sum::<f64>().ln();
+    (lse - outputs[label], arg)
+}

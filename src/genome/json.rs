@@ -1,0 +1,70 @@
+//! The genome's own file format: versioned JSON.
+//!
+//! ```json
+//! { "format": "wann-genome", "version": 1, "inputs": 256, "outputs": 10,
+//!   "hidden": [ { "id": 267, "activation": 5 } ],
+//!   "connections": [ { "innovation": 0, "src": 0, "dst": 257, "enabled": true } ] }
+//! ```
+//! Activations are the reference's ids (1 linear ... 11 square).
+
+use super::{ConnGene, Genome, HiddenNode};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const FORMAT: &str = "wann-genome";
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenomeFile {
+    format: String,
+    version: u32,
+    inputs: u32,
+    outputs: u32,
+    hidden: Vec<HiddenNode>,
+    connections: Vec<ConnGene>,
+}
+
+pub fn to_string(genome: &Genome) -> String {
+    let file = GenomeFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        inputs: genome.n_inputs,
+        outputs: genome.n_outputs,
+        hidden: genome.hidden.clone(),
+        connections: genome.conns.clone(),
+    };
+    serde_json::to_string_pretty(&file).expect("a genome always serialises")
+}
+
+/// Parses and validates; `path` is only used to name the file in errors.
+pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
+    let file: GenomeFile = serde_json::from_str(text)
+        .map_err(|e| Error::format(path, format!("not a valid genome file: {e}")))?;
+    if file.format != FORMAT {
+        return Err(Error::format(path, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+    }
+    if file.version != VERSION {
+        return Err(Error::format(
+            path,
+            format!("genome format version {} is not supported (this build reads {VERSION})", file.version),
+        ));
+    }
+    let genome = Genome {
+        n_inputs: file.inputs,
+        n_outputs: file.outputs,
+        hidden: file.hidden,
+        conns: file.connections,
+    };
+    genome.validate().map_err(|e| Error::format(path, e.to_string()))?;
+    Ok(genome)
+}
+
+pub fn load(path: &Path) -> Result<Genome> {
+    from_str(&crate::fsutil::read_to_string(path)?, path)
+}
+
+pub fn save(genome: &Genome, path: &Path) -> Result<()> {
+    crate::fsutil::write_atomic(path, to_string(genome).as_bytes())
+}

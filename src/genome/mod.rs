@@ -1,0 +1,209 @@
+//! Genomes: node and connection genes as in the reference (`wann_src/ind.py`), their validation and
+//! topological order. Files: versioned JSON (`json`) and the reference's `.out` matrix (`out_format`).
+//!
+//! Node ids follow the reference's order: bias is 0, inputs are `1..=n_inputs`, outputs come next, and
+//! hidden nodes have any larger ids, kept in creation order. Only hidden nodes carry a free activation:
+//! inputs have none and outputs are linear.
+
+pub mod activation;
+pub mod json;
+pub mod out_format;
+
+pub use activation::Activation;
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HiddenNode {
+    pub id: u32,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnGene {
+    pub innovation: u64,
+    pub src: u32,
+    pub dst: u32,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    Bias,
+    Input,
+    Output,
+    Hidden,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genome {
+    pub n_inputs: u32,
+    pub n_outputs: u32,
+    /// Hidden nodes in creation order.
+    pub hidden: Vec<HiddenNode>,
+    /// Connection genes, disabled ones included.
+    pub conns: Vec<ConnGene>,
+}
+
+impl Genome {
+    /// A network with bias, inputs and outputs and no connections.
+    pub fn empty(n_inputs: u32, n_outputs: u32) -> Genome {
+        Genome { n_inputs, n_outputs, hidden: Vec::new(), conns: Vec::new() }
+    }
+
+    pub fn first_output_id(&self) -> u32 {
+        self.n_inputs + 1
+    }
+
+    /// Ids of bias and inputs, then outputs: the nodes every genome of a task has.
+    pub fn fixed_node_count(&self) -> u32 {
+        1 + self.n_inputs + self.n_outputs
+    }
+
+    pub fn output_ids(&self) -> std::ops::Range<u32> {
+        self.first_output_id()..self.first_output_id() + self.n_outputs
+    }
+
+    pub fn kind_of(&self, id: u32) -> Option<NodeKind> {
+        if id == 0 {
+            Some(NodeKind::Bias)
+        } else if id <= self.n_inputs {
+            Some(NodeKind::Input)
+        } else if id < self.fixed_node_count() {
+            Some(NodeKind::Output)
+        } else if self.hidden.iter().any(|h| h.id == id) {
+            Some(NodeKind::Hidden)
+        } else {
+            None
+        }
+    }
+
+    pub fn enabled_connections(&self) -> usize {
+        self.conns.iter().filter(|c| c.enabled).count()
+    }
+
+    /// All nodes: bias, inputs, outputs and hidden.
+    pub fn node_count(&self) -> usize {
+        self.fixed_node_count() as usize + self.hidden.len()
+    }
+
+    pub fn max_node_id(&self) -> u32 {
+        self.hidden.iter().map(|h| h.id).max().unwrap_or(0).max(self.fixed_node_count() - 1)
+    }
+
+    pub fn max_innovation(&self) -> Option<u64> {
+        self.conns.iter().map(|c| c.innovation).max()
+    }
+
+    /// Checks every rule a genome must satisfy; the error names the offending gene.
+    pub fn validate(&self) -> Result<()> {
+        if self.n_inputs == 0 || self.n_outputs == 0 {
+            return Err(Error::Genome(format!(
+                "a network needs at least one input and one output (has {} and {})",
+                self.n_inputs, self.n_outputs
+            )));
+        }
+        let mut ids = HashSet::new();
+        for h in &self.hidden {
+            if h.id < self.fixed_node_count() {
+                return Err(Error::Genome(format!(
+                    "hidden node id {} collides with the bias/input/output ids 0..{}",
+                    h.id,
+                    self.fixed_node_count()
+                )));
+            }
+            if !ids.insert(h.id) {
+                return Err(Error::Genome(format!("hidden node id {} appears twice", h.id)));
+            }
+        }
+        let mut innovations = HashSet::new();
+        let mut pairs = HashSet::new();
+        for c in &self.conns {
+            let what = || format!("connection {} ({} -> {})", c.innovation, c.src, c.dst);
+            let src = self
+                .kind_of(c.src)
+                .ok_or_else(|| Error::Genome(format!("{}: source node {} does not exist", what(), c.src)))?;
+            let dst = self.kind_of(c.dst).ok_or_else(|| {
+                Error::Genome(format!("{}: destination node {} does not exist", what(), c.dst))
+            })?;
+            if src == NodeKind::Output {
+                return Err(Error::Genome(format!("{}: an output node cannot be a source", what())));
+            }
+            if matches!(dst, NodeKind::Bias | NodeKind::Input) {
+                return Err(Error::Genome(format!(
+                    "{}: the bias and input nodes cannot be destinations",
+                    what()
+                )));
+            }
+            if !innovations.insert(c.innovation) {
+                return Err(Error::Genome(format!("{}: innovation number used twice", what())));
+            }
+            if !pairs.insert((c.src, c.dst)) {
+                return Err(Error::Genome(format!("{}: duplicate connection gene", what())));
+            }
+        }
+        self.execution_order().map(|_| ())
+    }
+
+    /// Hidden node ids in a topological order of the enabled connections, or an error naming a node on
+    /// a cycle. Kahn's algorithm always taking the earliest-created ready node: when creation order is
+    /// already topological (as in a `.out` file) it is kept exactly. Outputs, being sinks, come after.
+    pub fn execution_order(&self) -> Result<Vec<u32>> {
+        let index: HashMap<u32, usize> = self.hidden.iter().enumerate().map(|(i, h)| (h.id, i)).collect();
+        let mut indegree = vec![0usize; self.hidden.len()];
+        let mut successors: Vec<Vec<usize>> = vec![Vec::new(); self.hidden.len()];
+        for c in self.conns.iter().filter(|c| c.enabled) {
+            if let (Some(&s), Some(&d)) = (index.get(&c.src), index.get(&c.dst)) {
+                indegree[d] += 1;
+                successors[s].push(d);
+            }
+        }
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            (0..self.hidden.len()).filter(|&i| indegree[i] == 0).map(Reverse).collect();
+        let mut order = Vec::with_capacity(self.hidden.len());
+        while let Some(Reverse(i)) = ready.pop() {
+            order.push(self.hidden[i].id);
+            for &d in &successors[i] {
+                indegree[d] -= 1;
+                if indegree[d] == 0 {
+                    ready.push(Reverse(d));
+                }
+            }
+        }
+        if order.len() < self.hidden.len() {
+            let stuck = (0..self.hidden.len()).find(|&i| indegree[i] > 0).unwrap_or(0);
+            return Err(Error::Genome(format!(
+                "the enabled connections form a cycle through hidden node {}",
+                self.hidden[stuck].id
+            )));
+        }
+        Ok(order)
+    }
+
+    /// Activation of a node as executed: hidden nodes their own, outputs linear, others none.
+    pub fn activation_of(&self, id: u32) -> Activation {
+        self.hidden.iter().find(|h| h.id == id).map_or(Activation::Linear, |h| h.activation)
+    }
+}
+
+/// Loads a genome from JSON, or from the reference's `.out` format when the name ends in `.out`
+/// (which needs the task's input and output counts).
+pub fn load(path: &std::path::Path, n_inputs: u32, n_outputs: u32) -> Result<Genome> {
+    if path.extension().is_some_and(|e| e == "out") {
+        out_format::load(path, n_inputs, n_outputs)
+    } else {
+        json::load(path)
+    }
+}
+
+/// Saves as `.out` when the name ends in `.out`, else as JSON.
+pub fn save(genome: &Genome, path: &std::path::Path) -> Result<()> {
+    if path.extension().is_some_and(|e| e == "out") {
+        out_format::save(genome, path)
+    } else {
+        json::save(genome, path)
+    }
+}

@@ -1,0 +1,13 @@
+//! Weight Agnostic Neural Network search (Gaier & Ha, NeurIPS 2019) with batched CPU and GPU evaluators.
+//!
+//! The layout follows the data: [`data`] (examples in), [`genome`] (networks and their files),
+//! [`program`] (genomes compiled to instruction buffers), [`eval`] (evaluators over programs).
+
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod fsutil;
+pub mod genome;
+pub mod program;
+
+pub use error::{Error, Result};
