@@ -3,7 +3,7 @@ use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 use wann::data::mnist::Split;
-use wann::eval::{cpu::CpuEvaluator, Evaluator, TRAINING_WEIGHTS};
+use wann::eval::{backend, TRAINING_WEIGHTS};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,6 +18,9 @@ pub struct Args {
     /// Only the first N examples of the split.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
+    #[arg(long, value_enum, default_value_t = backend::Backend::Auto)]
+    backend: backend::Backend,
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -36,7 +39,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         data = data.truncated(n);
     }
     let data = Arc::new(data);
-    let mut evaluator = CpuEvaluator::new(data.clone());
+    let (mut evaluator, chosen) = backend::open(args.backend, data.clone())?;
+    if !args.json {
+        eprintln!("{chosen}");
+    }
     let programs = wann::program::Programs::pack([&program]);
     let result = evaluator.evaluate(&programs, &args.weights, &data.all_indices())?;
     let rows: Vec<serde_json::Value> = args

@@ -260,22 +260,12 @@ impl<'a> Kernel<'a> {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(
-        &self,
-        groups: &[Group],
-        weights: &[f32],
-        sink: &mut Sink,
-    ) {
+    unsafe fn run_avx2(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
         self.run_generic(groups, weights, sink)
     }
 
     #[inline(always)]
-    fn run_generic(
-        &self,
-        groups: &[Group],
-        weights: &[f32],
-        sink: &mut Sink,
-    ) {
+    fn run_generic(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
         let n_ops = self.ops.len();
         let mut consts = vec![[0.0f32; LANES]; n_ops];
         let mut values = vec![[0.0f32; LANES]; n_ops];

@@ -7,6 +7,7 @@
 //! `[-PREACT_LIMIT, PREACT_LIMIT]` before its activation (outputs included), so no value can overflow
 //! whatever the network; a network that saturates gets a finite, poor fitness.
 
+pub mod backend;
 pub mod cpu;
 pub mod fastmath;
 pub mod reference;
