@@ -6,6 +6,7 @@
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod evolve;
 pub mod fsutil;
 pub mod genome;
 pub mod program;

@@ -85,3 +85,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The test-set summary printed at the end of a search: accuracy per training weight value.
+pub fn summarize_champion(
+    genome: &wann::genome::Genome,
+    data: &DataArgs,
+    backend: backend::Backend,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let program = wann::program::compile(genome)?;
+    let test = Arc::new(data.load(Split::Test)?);
+    let (mut evaluator, _) = backend::open(backend, test.clone())?;
+    let r = evaluator.evaluate(
+        &wann::program::Programs::pack([&program]),
+        &TRAINING_WEIGHTS,
+        &test.all_indices(),
+    )?;
+    println!("champion on the MNIST test set ({} images), {}:", test.len(), dir.display());
+    println!("{:>8}  {:>9}  {:>13}", "weight", "accuracy", "cross-entropy");
+    for (w, &weight) in TRAINING_WEIGHTS.iter().enumerate() {
+        println!("{:>8.2}  {:>8.2}%  {:>13.4}", weight, 100.0 * r.accuracy(0, w), r.mean_ce(0, w));
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 mod convert;
 mod eval;
+mod search;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Search for a weight agnostic network on MNIST (the paper's settings by default).
+    Search(search::Args),
     /// Evaluate a network on MNIST at several shared-weight values.
     Eval(eval::Args),
     /// Convert a network between the JSON format and the reference's `.out` format.
@@ -46,6 +49,7 @@ impl DataArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Search(args) => search::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Convert(args) => convert::run(args),
     };

@@ -1,0 +1,128 @@
+//! Search settings: the paper's MNIST values by default (`p/default_wan.json` + `p/mnist256.json`),
+//! a quick preset, a JSON config file and command-line overrides.
+
+use super::mutation::MutationRates;
+use crate::error::{Error, Result};
+use crate::eval::backend::Backend;
+use crate::genome::Activation;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    pub population: usize,
+    pub generations: u64,
+    /// The shared weight values every network is judged at.
+    pub weights: Vec<f32>,
+    /// Training images per generation's minibatch.
+    pub minibatch: usize,
+    pub tournament: usize,
+    pub cull_ratio: f64,
+    pub elite_ratio: f64,
+    /// Probability that a generation ranks on (mean, 1/connections) rather than (mean, max).
+    pub prob_moo: f64,
+    /// Probability that each bias/input -> output connection starts enabled.
+    pub init_enable: f64,
+    pub mutation: MutationRates,
+    /// Activations hidden nodes draw from (reference ids).
+    pub activations: Vec<Activation>,
+    pub seed: u64,
+    /// Write a checkpoint every this many generations (and on Ctrl-C and at the end).
+    pub checkpoint_every: u64,
+    pub backend: Backend,
+    /// Only the first N training images (0: all 60,000).
+    pub train_limit: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            population: 960,
+            generations: 4096,
+            weights: crate::eval::TRAINING_WEIGHTS.to_vec(),
+            minibatch: 1000,
+            tournament: 32,
+            cull_ratio: 0.2,
+            elite_ratio: 0.2,
+            prob_moo: 0.8,
+            init_enable: 0.05,
+            mutation: MutationRates::default(),
+            activations: Activation::MNIST_POOL.to_vec(),
+            seed: 0,
+            checkpoint_every: 10,
+            backend: Backend::Auto,
+            train_limit: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// The paper's MNIST settings (population 960, 4096 generations).
+    Paper,
+    /// Real progress on MNIST in a few minutes on two CPU cores.
+    Quick,
+}
+
+impl SearchConfig {
+    pub fn preset(p: Preset) -> SearchConfig {
+        match p {
+            Preset::Paper => SearchConfig::default(),
+            Preset::Quick => SearchConfig { population: 480, generations: 300, ..Default::default() },
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<SearchConfig> {
+        let text = crate::fsutil::read_to_string(path)?;
+        let c: SearchConfig = serde_json::from_str(&text)
+            .map_err(|e| Error::format(path, format!("not a valid search config: {e}")))?;
+        c.validate().map_err(|e| Error::format(path, e.to_string()))?;
+        Ok(c)
+    }
+
+    /// Per generation: how many are culled, kept as elites, and bred as children.
+    pub fn selection_counts(&self) -> (usize, usize, usize) {
+        let culled = (self.cull_ratio * self.population as f64).floor() as usize;
+        let elites = (self.elite_ratio * (self.population - culled) as f64).floor() as usize;
+        (culled, elites, self.population - elites)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if self.population < 2 {
+            return bad(format!("population must be at least 2 (is {})", self.population));
+        }
+        if self.weights.is_empty() || self.weights.iter().any(|w| !w.is_finite()) {
+            return bad("weights must be a non-empty list of finite numbers".into());
+        }
+        if self.minibatch == 0 || self.tournament == 0 {
+            return bad("minibatch and tournament must be at least 1".into());
+        }
+        for (name, v) in [
+            ("cull_ratio", self.cull_ratio),
+            ("elite_ratio", self.elite_ratio),
+            ("prob_moo", self.prob_moo),
+            ("init_enable", self.init_enable),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(format!("{name} must be between 0 and 1 (is {v})"));
+            }
+        }
+        if self.cull_ratio >= 1.0 {
+            return bad("cull_ratio must be below 1: someone has to breed".into());
+        }
+        let m = &self.mutation;
+        let rates = [m.add_connection, m.add_node, m.enable, m.change_activation];
+        if rates.iter().any(|r| !(*r >= 0.0 && r.is_finite())) || rates.iter().sum::<f64>() <= 0.0 {
+            return bad("mutation rates must be non-negative and not all zero".into());
+        }
+        if self.activations.is_empty() {
+            return bad("the activation pool is empty".into());
+        }
+        if self.checkpoint_every == 0 {
+            return bad("checkpoint_every must be at least 1".into());
+        }
+        Ok(())
+    }
+}

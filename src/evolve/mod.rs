@@ -1,0 +1,9 @@
+//! Evolution: the search of `../shared/WANN.md` over any [`task::Task`], its ranking, selection and
+//! mutation, and the run directory (log, champion, checkpoints) around it.
+
+pub mod config;
+pub mod mutation;
+pub mod nsga;
+pub mod run;
+pub mod search;
+pub mod task;

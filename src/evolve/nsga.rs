@@ -1,0 +1,91 @@
+//! NSGA-II ranking (`wann_src/nsga_sort.py`): non-dominated fronts, then crowding distance
+//! (descending) inside each front. All objectives are maximised.
+
+/// True when `a` is at least as good as `b` everywhere and better somewhere.
+fn dominates(a: &[f64], b: &[f64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x >= y) && a.iter().zip(b).any(|(x, y)| x > y)
+}
+
+/// Fronts of indices: front 0 is non-dominated, front 1 is non-dominated once front 0 is removed, ...
+/// Within a front, indices are in ascending order.
+pub fn fronts(objectives: &[Vec<f64>]) -> Vec<Vec<usize>> {
+    let n = objectives.len();
+    let mut dominated_by_count = vec![0usize; n];
+    let mut dominates_list: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in (i + 1)..n {
+            if dominates(&objectives[i], &objectives[j]) {
+                dominates_list[i].push(j);
+                dominated_by_count[j] += 1;
+            } else if dominates(&objectives[j], &objectives[i]) {
+                dominates_list[j].push(i);
+                dominated_by_count[i] += 1;
+            }
+        }
+    }
+    let mut fronts = Vec::new();
+    let mut current: Vec<usize> = (0..n).filter(|&i| dominated_by_count[i] == 0).collect();
+    while !current.is_empty() {
+        let mut next = Vec::new();
+        for &i in &current {
+            for &j in &dominates_list[i] {
+                dominated_by_count[j] -= 1;
+                if dominated_by_count[j] == 0 {
+                    next.push(j);
+                }
+            }
+        }
+        next.sort_unstable();
+        fronts.push(current);
+        current = next;
+    }
+    fronts
+}
+
+/// Crowding distance of each member of one front (same order as `front`): boundary points get
+/// infinity, inner points the sum over objectives of the normalised gap between their neighbours,
+/// `(next - prev) / (max - min)` (the standard scaling; the reference's `abs(1/max - min)` is a slip).
+pub fn crowding_distance(objectives: &[Vec<f64>], front: &[usize]) -> Vec<f64> {
+    let m = front.len();
+    if m <= 2 {
+        return vec![f64::INFINITY; m];
+    }
+    let mut dist = vec![0.0f64; m];
+    for k in 0..objectives[front[0]].len() {
+        add_crowding(objectives, front, k, &mut dist);
+    }
+    dist
+}
+
+/// Adds objective `k`'s share of the crowding distance to `dist`.
+fn add_crowding(objectives: &[Vec<f64>], front: &[usize], k: usize, dist: &mut [f64]) {
+    let m = front.len();
+    let value = |a: usize| objectives[front[a]][k];
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
+    dist[order[0]] = f64::INFINITY;
+    dist[order[m - 1]] = f64::INFINITY;
+    let span = value(order[m - 1]) - value(order[0]);
+    if span > 0.0 {
+        for w in 1..m - 1 {
+            dist[order[w]] += (value(order[w + 1]) - value(order[w - 1])) / span;
+        }
+    }
+}
+
+/// Rank of every individual (0 = best): fronts in order, by descending crowding distance inside a
+/// front, ties by index.
+pub fn rank(objectives: &[Vec<f64>]) -> Vec<usize> {
+    let mut order = Vec::with_capacity(objectives.len());
+    for front in fronts(objectives) {
+        let dist = crowding_distance(objectives, &front);
+        let mut members: Vec<usize> = (0..front.len()).collect();
+        members.sort_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(front[a].cmp(&front[b])));
+        order.extend(members.into_iter().map(|k| front[k]));
+    }
+    let mut rank = vec![0; objectives.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    rank
+}

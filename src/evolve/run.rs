@@ -1,0 +1,279 @@
+//! The run directory around a search: resolved config, per-generation CSV log, champion (JSON and
+//! `.out`), and a gzipped checkpoint written atomically every few generations, on Ctrl-C, on an
+//! evaluation error and at the end. `resume` continues exactly where the checkpoint left off.
+
+use super::config::SearchConfig;
+use super::search::{Champion, GenerationStats, Search, SearchState};
+use super::task::Task;
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::genome::{Activation, ConnGene, Genome, HiddenNode};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+pub const CHECKPOINT: &str = "checkpoint.json.gz";
+pub const CONFIG: &str = "config.json";
+pub const LOG: &str = "log.csv";
+pub const CHAMPION_JSON: &str = "champion.json";
+pub const CHAMPION_OUT: &str = "champion.out";
+
+const CHECKPOINT_FORMAT: &str = "wann-checkpoint";
+const CHECKPOINT_VERSION: u32 = 1;
+
+pub const LOG_HEADER: &str =
+    "generation,best_mean_fitness,median_mean_fitness,best_max_fitness,champion_fitness,\
+champion_connections,champion_nodes,median_connections,median_nodes,objectives,compile_seconds,eval_seconds,\
+evolve_seconds,seconds,edge_evals_per_second";
+
+/// A genome as stored in checkpoints: genes as number tuples, several times smaller than the
+/// genome file format (a population of 960 holds about 2.5 million genes).
+#[derive(Serialize, Deserialize)]
+struct CompactGenome {
+    inputs: u32,
+    outputs: u32,
+    hidden: Vec<(u32, u32)>,
+    conns: Vec<(u64, u32, u32, u8)>,
+}
+
+impl From<&Genome> for CompactGenome {
+    fn from(g: &Genome) -> Self {
+        CompactGenome {
+            inputs: g.n_inputs,
+            outputs: g.n_outputs,
+            hidden: g.hidden.iter().map(|h| (h.id, h.activation.id())).collect(),
+            conns: g.conns.iter().map(|c| (c.innovation, c.src, c.dst, c.enabled as u8)).collect(),
+        }
+    }
+}
+
+impl CompactGenome {
+    fn into_genome(self) -> std::result::Result<Genome, String> {
+        let hidden = self
+            .hidden
+            .into_iter()
+            .map(|(id, a)| Activation::try_from(a).map(|activation| HiddenNode { id, activation }))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let conns = self
+            .conns
+            .into_iter()
+            .map(|(innovation, src, dst, e)| ConnGene { innovation, src, dst, enabled: e != 0 })
+            .collect();
+        let g = Genome { n_inputs: self.inputs, n_outputs: self.outputs, hidden, conns };
+        g.validate().map_err(|e| e.to_string())?;
+        Ok(g)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckpointFile {
+    format: String,
+    version: u32,
+    config: SearchConfig,
+    generation: u64,
+    population: Vec<CompactGenome>,
+    rng: rand_chacha::ChaCha8Rng,
+    counters: super::mutation::Counters,
+    champion: Option<(CompactGenome, f64, u64)>,
+}
+
+pub fn save_checkpoint(dir: &Path, state: &SearchState) -> Result<()> {
+    let file = CheckpointFile {
+        format: CHECKPOINT_FORMAT.into(),
+        version: CHECKPOINT_VERSION,
+        config: state.config.clone(),
+        generation: state.generation,
+        population: state.population.iter().map(CompactGenome::from).collect(),
+        rng: state.rng.clone(),
+        counters: state.counters,
+        champion: state.champion.as_ref().map(|c| (CompactGenome::from(&c.genome), c.fitness, c.generation)),
+    };
+    let json =
+        serde_json::to_vec(&file).map_err(|e| Error::Invalid(format!("cannot encode checkpoint: {e}")))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&json).and_then(|_| gz.flush()).map_err(|e| Error::io(dir.join(CHECKPOINT), e))?;
+    let bytes = gz.finish().map_err(|e| Error::io(dir.join(CHECKPOINT), e))?;
+    write_atomic(&dir.join(CHECKPOINT), &bytes)
+}
+
+pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
+    let path = dir.join(CHECKPOINT);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::format(&path, "no checkpoint here: is this a run directory made by `wann search`?")
+        } else {
+            Error::io(&path, e)
+        }
+    })?;
+    let corrupt = |m: String| Error::format(&path, format!("corrupt checkpoint: {m}"));
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut json).map_err(|e| corrupt(e.to_string()))?;
+    let file: CheckpointFile = serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+    if file.format != CHECKPOINT_FORMAT || file.version != CHECKPOINT_VERSION {
+        return Err(corrupt(format!(
+            "format {:?} version {}, expected {CHECKPOINT_FORMAT:?} version {CHECKPOINT_VERSION}",
+            file.format, file.version
+        )));
+    }
+    file.config.validate().map_err(|e| corrupt(e.to_string()))?;
+    if file.population.len() != file.config.population {
+        return Err(corrupt(format!(
+            "{} genomes, the config says {}",
+            file.population.len(),
+            file.config.population
+        )));
+    }
+    let population = file
+        .population
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| g.into_genome().map_err(|e| corrupt(format!("genome {i}: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let champion = match file.champion {
+        Some((g, fitness, generation)) => Some(Champion {
+            genome: g.into_genome().map_err(|e| corrupt(format!("champion: {e}")))?,
+            fitness,
+            generation,
+        }),
+        None => None,
+    };
+    Ok(SearchState {
+        config: file.config,
+        generation: file.generation,
+        population,
+        rng: file.rng,
+        counters: file.counters,
+        champion,
+    })
+}
+
+/// Sets up a new run directory; refuses one that already holds a run.
+pub fn create(dir: &Path, config: &SearchConfig) -> Result<()> {
+    if dir.join(CHECKPOINT).exists() {
+        return Err(Error::Invalid(format!(
+            "{} already holds a run: continue it with `wann search --resume {}`, or pick another --out",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let json = serde_json::to_string_pretty(config).expect("configs serialise");
+    write_atomic(&dir.join(CONFIG), json.as_bytes())?;
+    write_atomic(&dir.join(LOG), format!("{LOG_HEADER}\n").as_bytes())
+}
+
+/// Drops log rows of generations at or after `generation` (written after the checkpoint that a
+/// resume restarts from), so that the resumed log reads as if the run had never stopped.
+pub fn truncate_log(dir: &Path, generation: u64) -> Result<()> {
+    let path = dir.join(LOG);
+    let text = crate::fsutil::read_to_string(&path).unwrap_or_else(|_| format!("{LOG_HEADER}\n"));
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let keep = i == 0
+            || line.split(',').next().and_then(|g| g.parse::<u64>().ok()).is_some_and(|g| g < generation);
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    write_atomic(&path, out.as_bytes())
+}
+
+fn append_log(dir: &Path, s: &GenerationStats, seconds: f64) -> Result<()> {
+    let path = dir.join(LOG);
+    let line = format!(
+        "{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4e}\n",
+        s.generation,
+        s.best_mean,
+        s.median_mean,
+        s.best_max,
+        s.champion_fitness,
+        s.champion_connections,
+        s.champion_nodes,
+        s.median_connections,
+        s.median_nodes,
+        s.objectives.label(),
+        s.compile_seconds,
+        s.eval_seconds,
+        s.evolve_seconds,
+        seconds,
+        s.edge_evaluations as f64 / s.eval_seconds.max(1e-9),
+    );
+    let mut f =
+        std::fs::OpenOptions::new().append(true).create(true).open(&path).map_err(|e| Error::io(&path, e))?;
+    f.write_all(line.as_bytes()).map_err(|e| Error::io(&path, e))
+}
+
+pub fn write_champion(dir: &Path, champion: &Champion) -> Result<()> {
+    crate::genome::json::save(&champion.genome, &dir.join(CHAMPION_JSON))?;
+    crate::genome::out_format::save(&champion.genome, &dir.join(CHAMPION_OUT))
+}
+
+/// Told about each generation (progress bar, periodic lines, nothing).
+pub trait Progress {
+    fn generation(&mut self, stats: &GenerationStats, seconds: f64, total: u64);
+    fn message(&mut self, msg: &str);
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    /// Ctrl-C: the checkpoint holds everything up to `generation`.
+    Interrupted {
+        generation: u64,
+    },
+}
+
+/// Runs the remaining generations, writing log rows, champion files and checkpoints as it goes.
+/// On an evaluation error the checkpoint is written first, then the error comes back saying so.
+pub fn execute(
+    search: &mut Search,
+    task: &mut dyn Task,
+    dir: &Path,
+    interrupt: &AtomicBool,
+    progress: &mut dyn Progress,
+) -> Result<Outcome> {
+    let every = search.state.config.checkpoint_every;
+    let total = search.state.config.generations;
+    while !search.is_done() {
+        if interrupt.load(Ordering::SeqCst) {
+            save_checkpoint(dir, &search.state)?;
+            return Ok(Outcome::Interrupted { generation: search.state.generation });
+        }
+        let t = Instant::now();
+        let stats = match search.step(task) {
+            Ok(s) => s,
+            Err(e) => {
+                save_checkpoint(dir, &search.state)?;
+                return Err(Error::Invalid(format!(
+                    "generation {} failed: {e}\nthe checkpoint in {} is intact: continue with `wann search --resume {}` \
+                     (add --backend cpu to continue on the CPU)",
+                    search.state.generation,
+                    dir.display(),
+                    dir.display()
+                )));
+            }
+        };
+        if stats.new_champion {
+            if let Some(c) = &search.state.champion {
+                write_champion(dir, c)?;
+            }
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        append_log(dir, &stats, seconds)?;
+        if search.state.generation % every == 0 || search.is_done() {
+            save_checkpoint(dir, &search.state)?;
+        }
+        progress.generation(&stats, seconds, total);
+    }
+    Ok(Outcome::Completed)
+}
+
+/// Default run directory name: `runs/<unix seconds>-seed<seed>`.
+pub fn default_dir(seed: u64) -> PathBuf {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    PathBuf::from("runs").join(format!("{secs}-seed{seed}"))
+}
