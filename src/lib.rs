@@ -10,5 +10,6 @@ pub mod evolve;
 pub mod fsutil;
 pub mod genome;
 pub mod program;
+pub mod workload;
 
 pub use error::{Error, Result};

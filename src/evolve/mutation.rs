@@ -5,8 +5,8 @@
 use crate::genome::{Activation, ConnGene, Genome, HiddenNode, NodeKind};
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MutationRates {
@@ -95,13 +95,13 @@ pub fn mutate(
 /// Layer of every node: bias and inputs 0; a hidden node 1 + the longest path to it over enabled
 /// hidden -> hidden connections; outputs one above the highest hidden layer.
 pub fn layers(genome: &Genome) -> HashMap<u32, u32> {
-    let mut layer: HashMap<u32, u32> = HashMap::new();
+    let mut layer: HashMap<u32, u32> = HashMap::default();
     for id in 0..=genome.n_inputs {
         layer.insert(id, 0);
     }
     let order = genome.execution_order().expect("search genomes are acyclic");
     let hidden: HashSet<u32> = genome.hidden.iter().map(|h| h.id).collect();
-    let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut preds: HashMap<u32, Vec<u32>> = HashMap::default();
     for c in genome.conns.iter().filter(|c| c.enabled && hidden.contains(&c.src) && hidden.contains(&c.dst)) {
         preds.entry(c.dst).or_default().push(c.src);
     }
@@ -121,19 +121,16 @@ pub fn layers(genome: &Genome) -> HashMap<u32, u32> {
 /// gene (enabled or not) to it gets a new enabled connection to a random such destination.
 pub fn add_connection(genome: &mut Genome, counters: &mut Counters, rng: &mut impl Rng) -> bool {
     let layer = layers(genome);
-    let mut existing: HashMap<u32, HashSet<u32>> = HashMap::new();
-    for c in &genome.conns {
-        existing.entry(c.src).or_default().insert(c.dst);
-    }
-    let mut nodes: Vec<u32> = layer.keys().copied().collect();
+    let mut nodes: Vec<(u32, u32)> = layer.iter().map(|(&id, &l)| (id, l)).collect();
     nodes.sort_unstable(); // HashMap order is random: fix it before shuffling
-    let mut sources = nodes.clone();
+    let mut sources: Vec<usize> = (0..nodes.len()).collect();
     sources.shuffle(rng);
-    for src in sources {
-        let l = layer[&src];
-        let taken = existing.get(&src);
+    for s in sources {
+        let (src, l) = nodes[s];
+        // Usually the first source tried succeeds: scanning the genes for it beats indexing them all.
+        let taken: HashSet<u32> = genome.conns.iter().filter(|c| c.src == src).map(|c| c.dst).collect();
         let dests: Vec<u32> =
-            nodes.iter().copied().filter(|d| layer[d] > l && !taken.is_some_and(|t| t.contains(d))).collect();
+            nodes.iter().filter(|&&(d, dl)| dl > l && !taken.contains(&d)).map(|&(d, _)| d).collect();
         if !dests.is_empty() {
             let dst = dests[rng.random_range(0..dests.len())];
             genome.conns.push(ConnGene { innovation: counters.innovation(), src, dst, enabled: true });
@@ -184,11 +181,11 @@ pub fn enable_connection(genome: &mut Genome, rng: &mut impl Rng) -> bool {
 
 /// Whether `to` can be reached from `from` over enabled connections.
 fn reaches(genome: &Genome, from: u32, to: u32) -> bool {
-    let mut succ: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut succ: HashMap<u32, Vec<u32>> = HashMap::default();
     for c in genome.conns.iter().filter(|c| c.enabled) {
         succ.entry(c.src).or_default().push(c.dst);
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut stack = vec![from];
     while let Some(n) = stack.pop() {
         if n == to {

@@ -8,7 +8,7 @@ use super::nsga;
 use super::task::{Sample, Task};
 use crate::error::{Error, Result};
 use crate::genome::{ConnGene, Genome};
-use crate::program::{compile, Program, Programs};
+use crate::program::{compile_valid, Program, Programs};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -127,7 +127,7 @@ impl Search {
             .par_iter()
             .enumerate()
             .filter(|(_, p)| p.is_none())
-            .map(|(i, _)| (i, compile(&pop[i])))
+            .map(|(i, _)| (i, compile_valid(&pop[i])))
             .collect();
         for (i, p) in fresh {
             self.programs[i] = Some(Arc::new(p?));

@@ -12,9 +12,10 @@ pub mod out_format;
 pub use activation::Activation;
 
 use crate::error::{Error, Result};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HiddenNode {
@@ -68,16 +69,22 @@ impl Genome {
     }
 
     pub fn kind_of(&self, id: u32) -> Option<NodeKind> {
+        if id >= self.fixed_node_count() && !self.hidden.iter().any(|h| h.id == id) {
+            return None;
+        }
+        self.kind_of_fixed(id)
+    }
+
+    /// Kind by id alone, taking every id past the outputs as hidden.
+    fn kind_of_fixed(&self, id: u32) -> Option<NodeKind> {
         if id == 0 {
             Some(NodeKind::Bias)
         } else if id <= self.n_inputs {
             Some(NodeKind::Input)
         } else if id < self.fixed_node_count() {
             Some(NodeKind::Output)
-        } else if self.hidden.iter().any(|h| h.id == id) {
-            Some(NodeKind::Hidden)
         } else {
-            None
+            Some(NodeKind::Hidden)
         }
     }
 
@@ -106,7 +113,7 @@ impl Genome {
                 self.n_inputs, self.n_outputs
             )));
         }
-        let mut ids = HashSet::new();
+        let mut ids = HashSet::default();
         for h in &self.hidden {
             if h.id < self.fixed_node_count() {
                 return Err(Error::Genome(format!(
@@ -119,14 +126,20 @@ impl Genome {
                 return Err(Error::Genome(format!("hidden node id {} appears twice", h.id)));
             }
         }
-        let mut innovations = HashSet::new();
-        let mut pairs = HashSet::new();
+        let mut innovations = HashSet::default();
+        let mut pairs = HashSet::default();
+        let kind_of = |id: u32| {
+            if id >= self.fixed_node_count() && !ids.contains(&id) {
+                None
+            } else {
+                self.kind_of_fixed(id)
+            }
+        };
         for c in &self.conns {
             let what = || format!("connection {} ({} -> {})", c.innovation, c.src, c.dst);
-            let src = self
-                .kind_of(c.src)
+            let src = kind_of(c.src)
                 .ok_or_else(|| Error::Genome(format!("{}: source node {} does not exist", what(), c.src)))?;
-            let dst = self.kind_of(c.dst).ok_or_else(|| {
+            let dst = kind_of(c.dst).ok_or_else(|| {
                 Error::Genome(format!("{}: destination node {} does not exist", what(), c.dst))
             })?;
             if src == NodeKind::Output {

@@ -8,10 +8,12 @@
 //! `n_hidden` op slots. The last `n_outputs` ops are the outputs, in output order.
 //! Hidden nodes from which no output can be reached are pruned: they cannot change any result.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::genome::{Activation, Genome};
 use bytemuck::{Pod, Zeroable};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// One node's instruction.
 #[repr(C)]
@@ -66,37 +68,101 @@ impl Program {
     }
 }
 
-/// Compiles a genome (validated first).
+/// Compiles a genome, validating it first.
 pub fn compile(genome: &Genome) -> Result<Program> {
     genome.validate()?;
-    let hidden_order = genome.execution_order()?;
-    let live = live_hidden(genome);
-    let order: Vec<u32> =
-        hidden_order.into_iter().filter(|id| live.contains_key(id)).chain(genome.output_ids()).collect();
-    let first_op_slot = 1 + genome.n_inputs;
-    let slot_of: HashMap<u32, u32> =
-        order.iter().enumerate().map(|(k, &id)| (id, first_op_slot + k as u32)).collect();
-    let slot = |id: u32| if id < first_op_slot { Some(id) } else { slot_of.get(&id).copied() };
+    compile_valid(genome)
+}
 
-    let mut incoming: HashMap<u32, Vec<u32>> = HashMap::new();
-    for c in genome.conns.iter().filter(|c| c.enabled) {
-        if let (Some(s), true) = (slot(c.src), slot_of.contains_key(&c.dst)) {
-            incoming.entry(c.dst).or_default().push(s);
+/// Compiles a genome known to be valid (the search's mutations keep genomes valid, and skipping the
+/// full validation makes compiling a generation several times cheaper). A cycle is still an error.
+pub fn compile_valid(genome: &Genome) -> Result<Program> {
+    let first_op_slot = 1 + genome.n_inputs;
+    let n_hidden = genome.hidden.len();
+    // Node index: hidden nodes 0..n_hidden in creation order, outputs after them.
+    let hidden_index: HashMap<u32, usize> =
+        genome.hidden.iter().enumerate().map(|(i, h)| (h.id, i)).collect();
+    let first_output = genome.first_output_id();
+    let index_of = |id: u32| -> Option<usize> {
+        if id >= first_output && id < first_output + genome.n_outputs {
+            Some(n_hidden + (id - first_output) as usize)
+        } else {
+            hidden_index.get(&id).copied()
         }
+    };
+    let n_nodes = n_hidden + genome.n_outputs as usize;
+    // Enabled sources of every hidden/output node: (source id, source node index if computed).
+    let mut sources: Vec<Vec<(u32, Option<usize>)>> = vec![Vec::new(); n_nodes];
+    for c in genome.conns.iter().filter(|c| c.enabled) {
+        let dst = index_of(c.dst).ok_or_else(|| {
+            Error::Genome(format!("connection {}: bad destination {}", c.innovation, c.dst))
+        })?;
+        let src =
+            if c.src < first_op_slot {
+                None
+            } else {
+                Some(index_of(c.src).ok_or_else(|| {
+                    Error::Genome(format!("connection {}: bad source {}", c.innovation, c.src))
+                })?)
+            };
+        sources[dst].push((c.src, src));
+    }
+    // Live hidden nodes: those from which an output can be reached.
+    let mut live = vec![false; n_nodes];
+    let mut stack: Vec<usize> = (n_hidden..n_nodes).collect();
+    while let Some(n) = stack.pop() {
+        for &(_, s) in &sources[n] {
+            if let Some(s) = s.filter(|&s| !live[s]) {
+                live[s] = true;
+                stack.push(s);
+            }
+        }
+    }
+    // Topological order of live hidden nodes (Kahn, earliest-created first), then the outputs.
+    let mut indegree = vec![0usize; n_hidden];
+    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n_hidden];
+    for d in (0..n_hidden).filter(|&d| live[d]) {
+        for &(_, s) in &sources[d] {
+            if let Some(s) = s {
+                indegree[d] += 1;
+                successors[s].push(d);
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n_hidden).filter(|&i| live[i] && indegree[i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(n_nodes);
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &d in &successors[i] {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                ready.push(Reverse(d));
+            }
+        }
+    }
+    if order.len() < live.iter().take(n_hidden).filter(|&&l| l).count() {
+        return Err(Error::Genome("the enabled connections form a cycle".into()));
+    }
+    order.extend(n_hidden..n_nodes);
+    let mut slot_of = vec![0u32; n_nodes];
+    for (k, &n) in order.iter().enumerate() {
+        slot_of[n] = first_op_slot + k as u32;
     }
     let mut ops = Vec::with_capacity(order.len());
     let mut edges = Vec::new();
-    for &id in &order {
-        let mut sources = incoming.remove(&id).unwrap_or_default();
-        sources.sort_unstable(); // bias/input slots first, then ops; ascending for locality
-        let n_const = sources.iter().take_while(|&&s| s < first_op_slot).count() as u32;
+    for &n in &order {
+        let mut slots: Vec<u32> = sources[n].iter().map(|&(id, s)| s.map_or(id, |s| slot_of[s])).collect();
+        slots.sort_unstable(); // bias/input slots first, then ops; ascending for locality
+        let n_const = slots.iter().take_while(|&&s| s < first_op_slot).count() as u32;
+        let activation = if n < n_hidden { genome.hidden[n].activation } else { Activation::Linear };
         ops.push(Op {
-            activation: genome.activation_of(id).id(),
+            activation: activation.id(),
             src_start: edges.len() as u32,
             n_const,
-            n_hidden: sources.len() as u32 - n_const,
+            n_hidden: slots.len() as u32 - n_const,
         });
-        edges.extend(sources);
+        edges.extend(slots);
     }
     Ok(Program {
         n_inputs: genome.n_inputs,
@@ -106,24 +172,6 @@ pub fn compile(genome: &Genome) -> Result<Program> {
         enabled_connections: genome.enabled_connections() as u32,
         node_count: genome.node_count() as u32,
     })
-}
-
-/// Hidden nodes that reach an output through enabled connections (value: unused).
-fn live_hidden(genome: &Genome) -> HashMap<u32, ()> {
-    let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
-    for c in genome.conns.iter().filter(|c| c.enabled) {
-        preds.entry(c.dst).or_default().push(c.src);
-    }
-    let mut live = HashMap::new();
-    let mut stack: Vec<u32> = genome.output_ids().collect();
-    while let Some(id) = stack.pop() {
-        for &s in preds.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
-            if s >= genome.fixed_node_count() && live.insert(s, ()).is_none() {
-                stack.push(s);
-            }
-        }
-    }
-    live
 }
 
 /// Many programs in one set of buffers, ready for upload.
