@@ -119,8 +119,8 @@ impl Evaluator for CpuEvaluator {
                         programs.n_outputs,
                     );
                     let mut acc = vec![PairStats::default(); n_w];
-                    kernel.run(chunks[c], weights, &mut |w, _, group, outputs| {
-                        score_group(&mut acc[w], group, outputs, kernel.n_outputs)
+                    kernel.run(chunks[c], weights, &mut |w, _, group, outputs, lse| {
+                        score_group(&mut acc[w], group, outputs, lse)
                     });
                     acc
                 })
@@ -156,7 +156,7 @@ impl Evaluator for CpuEvaluator {
                     let mut classes = vec![0u8; weights.len() * n];
                     let mut outs =
                         if with_outputs { vec![0.0f32; weights.len() * n * n_out] } else { Vec::new() };
-                    kernel.run(chunk, weights, &mut |w, g, group, outputs| {
+                    kernel.run(chunk, weights, &mut |w, g, group, outputs, _| {
                         for lane in 0..group.len {
                             let e = w * n + g * LANES + lane;
                             classes[e] = argmax(outputs, lane) as u8;
@@ -210,30 +210,40 @@ fn argmax(outputs: &[Lanes], lane: usize) -> usize {
     arg
 }
 
-/// Adds the group's cross-entropy (stable log-softmax) and correct predictions to `acc`.
-fn score_group(acc: &mut PairStats, group: &Group, outputs: &[Lanes], n_out: usize) {
+/// Per lane, `max + ln(sum exp(o - max))` over the outputs: the stable log-softmax normaliser.
+#[inline(always)]
+fn log_sum_exp(outputs: &[Lanes]) -> Lanes {
     let mut max = outputs[0];
-    for o in &outputs[1..n_out] {
+    for o in &outputs[1..] {
         for l in 0..LANES {
             max[l] = if o[l] > max[l] { o[l] } else { max[l] };
         }
     }
     let mut sum = [0.0f32; LANES];
-    for o in &outputs[..n_out] {
+    for o in outputs {
         for l in 0..LANES {
             sum[l] += exp(o[l] - max[l]);
         }
     }
+    let mut lse = max;
+    for l in 0..LANES {
+        lse[l] += sum[l].ln();
+    }
+    lse
+}
+
+/// Adds the group's cross-entropy and correct predictions to `acc`.
+fn score_group(acc: &mut PairStats, group: &Group, outputs: &[Lanes], lse: &Lanes) {
     for lane in 0..group.len {
         let label = group.labels[lane] as usize;
-        let ce = max[lane] + sum[lane].ln() - outputs[label][lane];
-        acc.ce_sum += ce as f64;
+        acc.ce_sum += (lse[lane] - outputs[label][lane]) as f64;
         acc.correct += (argmax(outputs, lane) == label) as u32;
     }
 }
 
-/// Receives each (weight index, group index, group, output lanes) as the kernel produces it.
-type Sink<'s> = dyn FnMut(usize, usize, &Group, &[Lanes]) + 's;
+/// Receives each (weight index, group index, group, output lanes, log-sum-exp lanes) as the kernel
+/// produces it.
+type Sink<'s> = dyn FnMut(usize, usize, &Group, &[Lanes], &Lanes) + 's;
 
 /// One program ready to run over example groups.
 struct Kernel<'a> {
@@ -255,51 +265,81 @@ impl<'a> Kernel<'a> {
             // SAFETY: the CPU supports AVX2, checked just above.
             return unsafe { self.run_avx2(groups, weights, sink) };
         }
-        self.run_generic(groups, weights, sink)
+        self.run_generic::<false>(groups, weights, sink)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
-        self.run_generic(groups, weights, sink)
+        self.run_generic::<true>(groups, weights, sink)
     }
 
     #[inline(always)]
-    fn run_generic(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
+    fn run_generic<const AVX2: bool>(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
         let n_ops = self.ops.len();
         let mut consts = vec![[0.0f32; LANES]; n_ops];
         let mut values = vec![[0.0f32; LANES]; n_ops];
+        let zero = [0.0f32; LANES];
         for (g, group) in groups.iter().enumerate() {
             // Weight-independent part of each op's sum: its bias and input sources.
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize;
-                let mut acc = [0.0f32; LANES];
-                for &s in &self.edges[start..start + op.n_const as usize] {
-                    let x = &group.inputs[s as usize];
-                    for l in 0..LANES {
-                        acc[l] += x[l];
-                    }
-                }
-                consts[k] = acc;
+                let srcs = &self.edges[start..start + op.n_const as usize];
+                consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
             }
             for (w, &weight) in weights.iter().enumerate() {
                 for (k, op) in self.ops.iter().enumerate() {
                     let start = op.src_start as usize + op.n_const as usize;
-                    let mut acc = consts[k];
-                    for &s in &self.edges[start..start + op.n_hidden as usize] {
-                        let x = &values[s as usize - self.first_op_slot];
-                        for l in 0..LANES {
-                            acc[l] += x[l];
-                        }
-                    }
+                    let srcs = &self.edges[start..start + op.n_hidden as usize];
+                    let mut acc = accumulate::<AVX2>(&consts[k], &values[..k], srcs, self.first_op_slot);
                     for a in acc.iter_mut() {
                         *a = clamp_preact(weight * *a);
                     }
                     apply(op.activation, &mut acc);
                     values[k] = acc;
                 }
-                sink(w, g, group, &values[n_ops - self.n_outputs..]);
+                let outputs = &values[n_ops - self.n_outputs..];
+                let lse = log_sum_exp(outputs);
+                sink(w, g, group, outputs, &lse);
             }
         }
     }
+}
+
+/// `init` plus the rows `rows[s - base]` for every source slot `s`: the edge loop, the hottest code.
+#[inline(always)]
+fn accumulate<const AVX2: bool>(init: &Lanes, rows: &[Lanes], srcs: &[u32], base: usize) -> Lanes {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: only instantiated with AVX2 = true inside `run_avx2`, which requires AVX2.
+        return unsafe { accumulate_avx2(init, rows, srcs, base) };
+    }
+    let mut acc = *init;
+    for &s in srcs {
+        let x = &rows[s as usize - base];
+        for l in 0..LANES {
+            acc[l] += x[l];
+        }
+    }
+    acc
+}
+
+/// The edge loop with explicit 256-bit adds: the compiler's auto-vectoriser splits a 16-float
+/// accumulator into scalars here. Same additions in the same order as the portable loop.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn accumulate_avx2(init: &Lanes, rows: &[Lanes], srcs: &[u32], base: usize) -> Lanes {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps};
+    const _: () = assert!(LANES == 16, "the AVX2 edge loop handles 16 lanes as two vectors");
+    let mut a0 = _mm256_loadu_ps(init.as_ptr());
+    let mut a1 = _mm256_loadu_ps(init.as_ptr().add(8));
+    for &s in srcs {
+        let x = &rows[s as usize - base];
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x.as_ptr()));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x.as_ptr().add(8)));
+    }
+    let mut out = [0.0f32; LANES];
+    _mm256_storeu_ps(out.as_mut_ptr(), a0);
+    _mm256_storeu_ps(out.as_mut_ptr().add(8), a1);
+    out
 }
