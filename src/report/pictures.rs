@@ -370,9 +370,10 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
         24,
         16,
         &format!(
-            "{} HIDDEN NODES IN {} LAYERS, {} ENABLED CONNECTIONS",
+            "{} HIDDEN NODES IN {} {}, {} ENABLED CONNECTIONS",
             genome.hidden.len(),
             topo.hidden_layers,
+            if topo.hidden_layers == 1 { "LAYER" } else { "LAYERS" },
             enabled.len()
         ),
         s,
@@ -438,7 +439,9 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     };
     for e in &enabled {
         if let (Some(&a), Some(&b)) = (pos.get(&e.src), pos.get(&e.dst)) {
-            c.line(a, b, colour_of(e.src), alpha);
+            // Hidden sources are few next to the pixels: draw them stronger so they stay visible.
+            let a_edge = if e.src > genome.n_inputs { (2.0 * alpha).min(0.8) } else { alpha };
+            c.line(a, b, colour_of(e.src), a_edge);
         }
     }
     // Inputs: cells shaded by how many connections leave them.
@@ -447,6 +450,14 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
         *fan_out.entry(e.src).or_default() += 1;
     }
     let max_fan = genome.conns.iter().map(|e| fan_out.get(&e.src).copied().unwrap_or(0)).max().unwrap_or(0);
+    // Cover the connections' starts inside the grid: the shading shows each pixel's fan-out.
+    c.fill_rect(
+        gx as i64,
+        gy as i64,
+        (cols as f32 * cell) as i64 + 1,
+        (rows as f32 * cell) as i64 + 1,
+        WHITE,
+    );
     for p in 0..genome.n_inputs {
         let (x, y) = pos[&(p + 1)];
         let f = fan_out.get(&(p + 1)).copied().unwrap_or(0);
@@ -478,7 +489,13 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     let (bx, by) = pos[&0];
     c.disk(bx, by, 8.0, BIAS_COLOUR, 1.0);
     c.text(bx as i64 + 14, by as i64 - 5, "BIAS", s, INK);
-    // Hidden nodes.
+    // Hidden nodes; a ring for one that reaches no output (it cannot change any result).
+    let mut live: std::collections::HashSet<u32> = genome.output_ids().collect();
+    for &id in topo.hidden_order.iter().rev() {
+        if genome.conns.iter().any(|e| e.enabled && e.src == id && live.contains(&e.dst)) {
+            live.insert(id);
+        }
+    }
     for &id in &topo.hidden_order {
         let (x, y) = pos[&id];
         let r = radius[&id];
@@ -486,6 +503,9 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
             c.disk(x, y, r + 1.0, WHITE, 1.0);
         }
         c.disk(x, y, r, activation_colour(genome.activation_of(id)), 1.0);
+        if !live.contains(&id) && r >= 3.0 {
+            c.disk(x, y, r - 2.0, WHITE, 1.0);
+        }
     }
     // Outputs.
     for (k, id) in genome.output_ids().enumerate() {
@@ -511,6 +531,11 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
         let name = a.name().to_uppercase();
         c.text(lx + 18, ly, &name, s, INK);
         lx += 18 + font::text_width(&name, s) as i64 + 24;
+    }
+    if topo.hidden_order.iter().any(|id| !live.contains(id)) {
+        c.disk(lx as f32 + 6.0, ly as f32 + 5.0, 6.0, GREY, 1.0);
+        c.disk(lx as f32 + 6.0, ly as f32 + 5.0, 4.0, WHITE, 1.0);
+        c.text(lx + 18, ly, "RING: REACHES NO OUTPUT", s, INK);
     }
     Ok(c.into_image())
 }
