@@ -1,7 +1,8 @@
 //! Weight Agnostic Neural Network search (Gaier & Ha, NeurIPS 2019) with batched CPU and GPU evaluators.
 //!
 //! The layout follows the data: [`data`] (examples in), [`genome`] (networks and their files),
-//! [`program`] (genomes compiled to instruction buffers), [`eval`] (evaluators over programs).
+//! [`program`] (genomes compiled to instruction buffers), [`eval`] (evaluators over programs),
+//! [`report`] (accuracy tables, ensembles, weight sweeps and pictures).
 
 pub mod data;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod evolve;
 pub mod fsutil;
 pub mod genome;
 pub mod program;
+pub mod report;
 pub mod workload;
 
 pub use error::{Error, Result};

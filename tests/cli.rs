@@ -31,7 +31,7 @@ fn failure(args: &[&str]) -> String {
 
 /// Per-weight accuracies from `wann eval --json`.
 fn accuracies(v: &serde_json::Value) -> Vec<f64> {
-    v["per_weight"].as_array().unwrap().iter().map(|r| r["accuracy"].as_f64().unwrap()).collect()
+    v["report"]["per_weight"].as_array().unwrap().iter().map(|r| r["accuracy"].as_f64().unwrap()).collect()
 }
 
 #[test]
@@ -46,11 +46,11 @@ fn hand_made_and_converted_networks_evaluate_as_the_reference_says() {
     let exact = reference::evaluate(&genome, &TRAINING_WEIGHTS, &data, &data.all_indices()).unwrap();
     for file in [&json, &out] {
         let v = ok_json(&["eval", file.to_str().unwrap(), "--json", "--backend", "cpu"]);
-        assert_eq!(v["examples"], 10_000);
+        assert_eq!(v["report"]["examples"], 10_000);
         for (acc, e) in accuracies(&v).iter().zip(&exact) {
             assert_eq!(*acc, e.correct as f64 / 10_000.0, "{}", file.display());
         }
-        for (row, e) in v["per_weight"].as_array().unwrap().iter().zip(&exact) {
+        for (row, e) in v["report"]["per_weight"].as_array().unwrap().iter().zip(&exact) {
             let ce = row["mean_cross_entropy"].as_f64().unwrap();
             assert!((ce - e.ce_sum / 10_000.0).abs() < 1e-4, "{ce} vs {}", e.ce_sum / 10_000.0);
         }
@@ -110,7 +110,15 @@ fn a_tiny_search_writes_its_run_directory_and_its_champion_evaluates() {
     ];
     let out = wann(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for f in ["config.json", "log.csv", "champion.json", "champion.out", "checkpoint.json.gz"] {
+    for f in [
+        "config.json",
+        "log.csv",
+        "champion.json",
+        "champion.out",
+        "checkpoint.json.gz",
+        "report.json",
+        "heatmap.png",
+    ] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let log = std::fs::read_to_string(run.join("log.csv")).unwrap();

@@ -1,15 +1,16 @@
 use super::DataArgs;
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wann::data::mnist::Split;
 use wann::eval::{backend, TRAINING_WEIGHTS};
+use wann::report::{self, pictures, EnsembleSet, Report, Sweep, PAPER};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The network: JSON, or the reference's `.out`.
     genome: PathBuf,
-    /// Shared weight values to evaluate at.
+    /// Shared weight values for the per-weight rows (and the default ensemble).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = TRAINING_WEIGHTS.to_vec())]
     weights: Vec<f32>,
     /// Which MNIST split to evaluate on.
@@ -21,9 +22,33 @@ pub struct Args {
     /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
     #[arg(long, value_enum, default_value_t = backend::Backend::Auto)]
     backend: backend::Backend,
-    /// Print the results as JSON instead of a table.
+    /// Random shared-weight draws from U(-2, 2) for the "random weight" row.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    draws: usize,
+    /// Seed of the random draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The weight grid of the tuned-weight search and the heat map.
+    #[arg(long, value_name = "START:STOP:STEP", allow_hyphen_values = true, default_value = "-2:2:0.1")]
+    sweep: Sweep,
+    /// Who votes in the ensemble: the per-weight values (--weights) or every sweep point.
+    #[arg(long, value_enum, default_value_t = EnsembleSet::Training)]
+    ensemble: EnsembleSet,
+    /// Print everything as JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Write a PNG heat map of accuracy by sweep weight for each digit.
+    #[arg(long, value_name = "FILE.png")]
+    heatmap: Option<PathBuf>,
+    /// Write a PNG of each output's receptive field over the 16x16 inputs.
+    #[arg(long, value_name = "FILE.png")]
+    receptive: Option<PathBuf>,
+    /// Write a PNG drawing of the network.
+    #[arg(long, value_name = "FILE.png")]
+    draw: Option<PathBuf>,
+    /// Write the network as a Graphviz DOT file.
+    #[arg(long, value_name = "FILE.dot")]
+    dot: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -32,8 +57,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(bad) = args.weights.iter().find(|w| !w.is_finite()) {
         anyhow::bail!("weight {bad} is not a finite number");
     }
-    let genome = wann::genome::load(&args.genome, 256, 10)?;
-    let program = wann::program::compile(&genome).context("cannot compile the network")?;
+    for (path, what) in
+        [(&args.heatmap, "--heatmap"), (&args.receptive, "--receptive"), (&args.draw, "--draw")]
+    {
+        if let Some(p) = path {
+            check_extension(p, "png", what)?;
+        }
+    }
+    let genome = wann::genome::load(&args.genome, 256, 10)
+        .with_context(|| format!("cannot load the network {}", args.genome.display()))?;
     let mut data = args.data.load(args.split)?;
     if let Some(n) = args.limit {
         data = data.truncated(n);
@@ -43,68 +75,174 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !args.json {
         eprintln!("{chosen}");
     }
-    let programs = wann::program::Programs::pack([&program]);
-    let result = evaluator.evaluate(&programs, &args.weights, &data.all_indices())?;
-    let rows: Vec<serde_json::Value> = args
-        .weights
-        .iter()
-        .enumerate()
-        .map(|(w, &weight)| {
-            serde_json::json!({
-                "weight": weight,
-                "accuracy": result.accuracy(0, w),
-                "mean_cross_entropy": result.mean_ce(0, w),
-            })
-        })
-        .collect();
-    if args.json {
-        let out = serde_json::json!({
-            "genome": args.genome,
-            "split": args.split.to_string(),
-            "examples": data.len(),
-            "evaluator": evaluator.describe(),
-            "enabled_connections": genome.enabled_connections(),
-            "hidden_nodes": genome.hidden.len(),
-            "per_weight": rows,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
+    let options = report::Options {
+        weights: args.weights.clone(),
+        draws: args.draws,
+        seed: args.seed,
+        sweep: args.sweep,
+        ensemble: args.ensemble,
+    };
+    let started = std::time::Instant::now();
+    let rep = report::report(&mut *evaluator, &genome, &data.labels, &options)?;
+    let mut written = Vec::new();
+    if let Some(p) = &args.heatmap {
+        pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), p)?;
+        written.push(p.clone());
     }
-    println!(
-        "{}: {} hidden nodes, {} enabled connections; MNIST {} ({} images) on {}",
-        args.genome.display(),
-        genome.hidden.len(),
-        genome.enabled_connections(),
-        args.split,
-        data.len(),
-        evaluator.describe()
-    );
-    println!("{:>8}  {:>9}  {:>13}", "weight", "accuracy", "cross-entropy");
-    for (w, &weight) in args.weights.iter().enumerate() {
-        println!("{:>8.2}  {:>8.2}%  {:>13.4}", weight, 100.0 * result.accuracy(0, w), result.mean_ce(0, w));
+    super::draw::write_pictures(
+        &genome,
+        args.receptive.as_deref(),
+        args.draw.as_deref(),
+        args.dot.as_deref(),
+        &mut written,
+    )?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if args.json {
+        // A struct rather than `json!`, which would widen every f32 weight to f64 (-0.10000000149...).
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            genome: &'a Path,
+            split: Split,
+            report: &'a Report,
+            written: &'a [PathBuf],
+        }
+        let out = Out { genome: &args.genome, split: args.split, report: &rep, written: &written };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_tables(&args.genome, args.split, &rep);
+        for p in &written {
+            eprintln!("wrote {}", p.display());
+        }
+        eprintln!("report took {elapsed:.2} s ({:.2} s evaluating)", rep.evaluation_seconds);
     }
     Ok(())
 }
 
-/// The test-set summary printed at the end of a search: accuracy per training weight value.
+/// The test-set report printed at the end of a search; the report and pictures also go into the run
+/// directory (report.json, heatmap.png, receptive.png, network.png, network.dot).
 pub fn summarize_champion(
     genome: &wann::genome::Genome,
     data: &DataArgs,
     backend: backend::Backend,
-    dir: &std::path::Path,
+    dir: &Path,
 ) -> anyhow::Result<()> {
-    let program = wann::program::compile(genome)?;
     let test = Arc::new(data.load(Split::Test)?);
     let (mut evaluator, _) = backend::open(backend, test.clone())?;
-    let r = evaluator.evaluate(
-        &wann::program::Programs::pack([&program]),
-        &TRAINING_WEIGHTS,
-        &test.all_indices(),
+    let rep = report::report(&mut *evaluator, genome, &test.labels, &report::Options::default())?;
+    println!("champion on the MNIST test set ({} images):", test.len());
+    print_tables(&dir.join(wann::evolve::run::CHAMPION_JSON), Split::Test, &rep);
+    let json = serde_json::to_string_pretty(&rep)?;
+    wann::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
+    pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), &dir.join("heatmap.png"))?;
+    let mut written = Vec::new();
+    super::draw::write_pictures(
+        genome,
+        Some(&dir.join("receptive.png")),
+        Some(&dir.join("network.png")),
+        Some(&dir.join("network.dot")),
+        &mut written,
     )?;
-    println!("champion on the MNIST test set ({} images), {}:", test.len(), dir.display());
-    println!("{:>8}  {:>9}  {:>13}", "weight", "accuracy", "cross-entropy");
-    for (w, &weight) in TRAINING_WEIGHTS.iter().enumerate() {
-        println!("{:>8.2}  {:>8.2}%  {:>13.4}", weight, 100.0 * r.accuracy(0, w), r.mean_ce(0, w));
+    eprintln!(
+        "wrote report.json, heatmap.png, receptive.png, network.png and network.dot in {}",
+        dir.display()
+    );
+    Ok(())
+}
+
+pub fn check_extension(path: &Path, ext: &str, flag: &str) -> anyhow::Result<()> {
+    if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
+        anyhow::bail!("{flag} {}: the file name must end in .{ext}", path.display());
     }
     Ok(())
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
+fn print_tables(genome: &Path, split: Split, r: &Report) {
+    let n = &r.network;
+    println!(
+        "{}: {} nodes ({} hidden, {} of them reach an output, {} layers), {} enabled connections \
+         ({} genes), {} of 256 inputs used",
+        genome.display(),
+        n.nodes,
+        n.hidden_nodes,
+        n.live_hidden_nodes,
+        n.hidden_layers,
+        n.enabled_connections,
+        n.connection_genes,
+        n.inputs_used
+    );
+    println!("MNIST {split}, {} images; {}", r.examples, r.evaluator);
+    println!();
+    println!("{:>8}  {:>9}  {:>13}", "weight", "accuracy", "cross-entropy");
+    for row in &r.per_weight {
+        println!("{:>8.2}  {:>9}  {:>13.4}", row.weight, pct(row.accuracy), row.mean_cross_entropy);
+    }
+    println!();
+    let random = match &r.random.accuracy {
+        Some(s) => format!("{} ± {}", pct(s.mean), pct(s.std)),
+        None => "-".into(),
+    };
+    let rows = [
+        (
+            format!("random shared weight ({} draws, U(-2,2), seed {})", r.random.draws, r.random.seed),
+            random,
+            format!("{} ± {}", pct(PAPER.random_mean), pct(PAPER.random_std)),
+        ),
+        (
+            format!("ensemble ({} votes, {:?})", r.ensemble.weights.len(), r.ensemble.set).to_lowercase(),
+            pct(r.ensemble.accuracy),
+            pct(PAPER.ensemble),
+        ),
+        (
+            format!("tuned shared weight (best of {} in {})", r.tuned.grid.len(), r.tuned.sweep),
+            format!("{} at w = {:.2}", pct(r.tuned.best_accuracy), r.tuned.best_weight),
+            pct(PAPER.tuned),
+        ),
+        ("individually trained weights".into(), "-".into(), pct(PAPER.trained)),
+    ];
+    let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).max(4);
+    println!("{:<w0$}  {:>w1$}  {:>16}", "condition", "ours", "paper (WANN)");
+    for (a, b, c) in &rows {
+        println!("{a:<w0$}  {b:>w1$}  {c:>16}");
+    }
+    if let Some(s) = &r.random.accuracy {
+        println!("  random draws: min {}, max {}", pct(s.min), pct(s.max));
+    }
+    println!("  ensemble ties: {} of {} images ({})", r.ensemble.ties, r.examples, r.ensemble.tie_rule);
+    println!();
+    let classes = r.ensemble.confusion.len();
+    println!("ensemble per digit:");
+    print!("{:>9}", "digit");
+    for d in 0..classes {
+        print!(" {d:>7}");
+    }
+    println!();
+    print!("{:>9}", "accuracy");
+    for a in &r.ensemble.per_digit {
+        print!(" {:>7}", a.map_or("-".into(), |a| format!("{:.1}%", 100.0 * a)));
+    }
+    println!();
+    print!("{:>9}", "best w");
+    for w in &r.per_digit_sweep.best_weight {
+        print!(" {:>7}", w.map_or("-".into(), |w| format!("{w:.1}")));
+    }
+    println!("   (single weight best for each digit, over the sweep)");
+    println!();
+    println!("ensemble confusion matrix (rows: true digit, columns: predicted):");
+    print!("{:>5}", "");
+    for d in 0..classes {
+        print!(" {d:>5}");
+    }
+    println!();
+    for (t, row) in r.ensemble.confusion.iter().enumerate() {
+        print!("{t:>5}");
+        for c in row {
+            print!(" {c:>5}");
+        }
+        println!();
+    }
 }

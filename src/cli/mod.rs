@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file and only calls the library.
 
 mod convert;
+mod draw;
 mod eval;
 mod search;
 
@@ -24,8 +25,11 @@ struct Cli {
 enum Command {
     /// Search for a weight agnostic network on MNIST (the paper's settings by default).
     Search(search::Args),
-    /// Evaluate a network on MNIST at several shared-weight values.
+    /// Report on a network: accuracy per weight value, random and tuned shared weight, ensemble,
+    /// per-digit accuracy and confusion matrix beside the paper's numbers; optional pictures.
     Eval(eval::Args),
+    /// Pictures of a network that need no data: receptive fields, network drawing, Graphviz DOT.
+    Draw(draw::Args),
     /// Convert a network between the JSON format and the reference's `.out` format.
     Convert(convert::Args),
 }
@@ -52,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Draw(args) => draw::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
