@@ -4,6 +4,7 @@
 //! [`program`] (genomes compiled to instruction buffers), [`eval`] (evaluators over programs),
 //! [`report`] (accuracy tables, ensembles, weight sweeps and pictures).
 
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod eval;

@@ -26,13 +26,21 @@ pub fn grown_network(seed: u64, n_inputs: u32, n_outputs: u32, connections: usiz
         let grow_nodes = g.hidden.len() < hidden
             && (g.enabled_connections() >= connections
                 || rng.random::<f64>() < hidden as f64 / connections as f64 * 2.0);
-        let changed = if grow_nodes {
-            mutation::add_node(&mut g, &pool, &mut counters, &mut rng)
-        } else {
-            mutation::add_connection(&mut g, &mut counters, &mut rng)
+        let add_node = |g: &mut Genome, c: &mut Counters, rng: &mut ChaCha8Rng| {
+            g.hidden.len() < hidden && mutation::add_node(g, &pool, c, rng)
         };
+        // Every bias/input -> output gene exists from the start, so new connections need hidden
+        // nodes: when the chosen growth is impossible, try the other; stop when neither works.
+        let order = if grow_nodes { [true, false] } else { [false, true] };
+        let changed = order.into_iter().any(|node| {
+            if node {
+                add_node(&mut g, &mut counters, &mut rng)
+            } else {
+                mutation::add_connection(&mut g, &mut counters, &mut rng)
+            }
+        });
         if !changed {
-            break; // saturated: no connection can be added
+            break;
         }
     }
     g

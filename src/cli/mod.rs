@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file and only calls the library.
 
+mod bench;
 mod convert;
 mod draw;
 mod eval;
@@ -30,6 +31,8 @@ enum Command {
     Eval(eval::Args),
     /// Pictures of a network that need no data: receptive fields, network drawing, Graphviz DOT.
     Draw(draw::Args),
+    /// Measure evaluator throughput (CPU and GPU, same run) on fixed, seeded workloads.
+    Bench(bench::Args),
     /// Convert a network between the JSON format and the reference's `.out` format.
     Convert(convert::Args),
 }
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Draw(args) => draw::run(args),
     };
     match result {

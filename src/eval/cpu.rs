@@ -292,10 +292,7 @@ impl<'a> Kernel<'a> {
                     let start = op.src_start as usize + op.n_const as usize;
                     let srcs = &self.edges[start..start + op.n_hidden as usize];
                     let mut acc = accumulate::<AVX2>(&consts[k], &values[..k], srcs, self.first_op_slot);
-                    for a in acc.iter_mut() {
-                        *a = clamp_preact(weight * *a);
-                    }
-                    apply(op.activation, &mut acc);
+                    finish_node::<AVX2>(&mut acc, weight, op.activation);
                     values[k] = acc;
                 }
                 let outputs = &values[n_ops - self.n_outputs..];
@@ -304,6 +301,20 @@ impl<'a> Kernel<'a> {
             }
         }
     }
+}
+
+/// `act(clamp(weight * sum))` for every lane.
+#[inline(always)]
+fn finish_node<const AVX2: bool>(acc: &mut Lanes, weight: f32, activation: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: only instantiated with AVX2 = true inside `run_avx2`, which requires AVX2.
+        return unsafe { super::avx2::finish_node(acc, weight, activation) };
+    }
+    for a in acc.iter_mut() {
+        *a = clamp_preact(weight * *a);
+    }
+    apply(activation, acc);
 }
 
 /// `init` plus the rows `rows[s - base]` for every source slot `s`: the edge loop, the hottest code.

@@ -7,8 +7,8 @@ use super::PREACT_LIMIT;
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 // ln 2 split in two (Cody-Waite) so that `y - n ln2` stays exact for |n| < 2^8.
-const LN2_HI: f32 = 0.693_145_75;
-const LN2_LO: f32 = 1.428_606_8e-6;
+pub(crate) const LN2_HI: f32 = 0.693_145_75;
+pub(crate) const LN2_LO: f32 = 1.428_606_8e-6;
 
 #[inline(always)]
 pub fn clamp_preact(x: f32) -> f32 {

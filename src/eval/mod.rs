@@ -7,6 +7,8 @@
 //! `[-PREACT_LIMIT, PREACT_LIMIT]` before its activation (outputs included), so no value can overflow
 //! whatever the network; a network that saturates gets a finite, poor fitness.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod backend;
 pub mod cpu;
 pub mod fastmath;
@@ -65,6 +67,17 @@ impl Predictions {
     }
 }
 
+/// Where the last `evaluate` call spent its time, for evaluators that can tell (the GPU).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct TimeSplit {
+    /// Packing and copying programs and indices to the device.
+    pub upload: f64,
+    /// The compute passes.
+    pub compute: f64,
+    /// Copying results back and finishing them on the host.
+    pub readback: f64,
+}
+
 /// Something that runs programs over the examples of the dataset it was built with.
 pub trait Evaluator {
     /// What runs the work, for logs ("cpu: 2 threads, avx2", "gpu: NVIDIA H200 (Vulkan)").
@@ -72,6 +85,11 @@ pub trait Evaluator {
 
     /// Cross-entropy sums and correct counts for every (program, weight) over the examples `indices`.
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation>;
+
+    /// The time split of the last `evaluate`, where the evaluator measures one.
+    fn last_split(&self) -> Option<TimeSplit> {
+        None
+    }
 
     /// Predicted class (argmax, lowest index on ties) per (weight, example) for one program.
     fn predict(

@@ -1,0 +1,217 @@
+//! `wann bench`: a fixed, seeded workload on each backend, with warm-up, repetitions, median and
+//! spread. Throughput is counted as the issue defines it: a genome evaluation is one program at one
+//! weight value over the minibatch, an image evaluation one image through one program at one weight,
+//! an edge-evaluation one enabled connection x one image x one weight value.
+
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::eval::{Evaluator, TimeSplit};
+use crate::evolve::config::SearchConfig;
+use crate::evolve::search::Search;
+use crate::program::{compile, Program, Programs};
+use crate::workload::grown_network;
+use serde::Serialize;
+use std::time::Instant;
+
+/// A network size to benchmark.
+#[derive(Clone, Debug, Serialize)]
+pub struct Size {
+    pub name: String,
+    /// Target enabled connections and hidden nodes (0 and 0: the search's initial population).
+    pub connections: usize,
+    pub hidden: usize,
+}
+
+impl Size {
+    /// From the search's start (~130 connections) to the paper's champion (~1850, ~400 hidden).
+    pub fn standard() -> Vec<Size> {
+        vec![
+            Size { name: "start".into(), connections: 0, hidden: 0 },
+            Size { name: "mid".into(), connections: 800, hidden: 150 },
+            Size { name: "champion".into(), connections: 1850, hidden: 400 },
+        ]
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchConfig {
+    pub population: usize,
+    pub weights: Vec<f32>,
+    pub minibatch: usize,
+    /// Images of the test-set workload (one champion-sized program at every weight).
+    pub test_images: usize,
+    pub repetitions: usize,
+    pub warmup: usize,
+    pub seed: u64,
+    /// Distinct networks grown per size; the population cycles through them.
+    pub distinct: usize,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            population: 960,
+            weights: crate::eval::TRAINING_WEIGHTS.to_vec(),
+            minibatch: 1000,
+            test_images: 10_000,
+            repetitions: 5,
+            warmup: 1,
+            seed: 0,
+            distinct: 16,
+        }
+    }
+}
+
+/// One workload: packed programs over a set of images.
+pub struct Workload {
+    pub name: String,
+    pub programs: Programs,
+    pub mean_connections: f64,
+    pub mean_hidden: f64,
+    pub images: Vec<u32>,
+}
+
+impl Workload {
+    /// Edge-evaluations of one evaluation of this workload at `weights` values.
+    pub fn edge_evaluations(&self, weights: usize) -> u64 {
+        self.programs.total_enabled_connections() * weights as u64 * self.images.len() as u64
+    }
+}
+
+fn population_of(
+    size: &Size,
+    cfg: &BenchConfig,
+    n: usize,
+    n_inputs: u32,
+    n_outputs: u32,
+) -> Result<Vec<Program>> {
+    let distinct: Vec<Program> = if size.connections == 0 {
+        let c = SearchConfig { population: cfg.distinct.max(2), seed: cfg.seed, ..Default::default() };
+        Search::new(c, n_inputs, n_outputs)?.state.population.iter().map(compile).collect::<Result<_>>()?
+    } else {
+        (0..cfg.distinct.max(1) as u64)
+            .map(|k| {
+                compile(&grown_network(cfg.seed + k, n_inputs, n_outputs, size.connections, size.hidden))
+            })
+            .collect::<Result<_>>()?
+    };
+    Ok((0..n).map(|i| distinct[i % distinct.len()].clone()).collect())
+}
+
+/// The generation workloads (one per size: `population` programs on a `minibatch`-image batch) and the
+/// test-set workload (one champion-sized program on `test_images` images).
+pub fn workloads(cfg: &BenchConfig, sizes: &[Size], data: &Dataset) -> Result<Vec<Workload>> {
+    let (n_in, n_out) = (data.dim as u32, data.classes as u32);
+    let batch = crate::data::minibatch::draw(cfg.seed, 0, data.len(), cfg.minibatch);
+    let mut out = Vec::new();
+    let mut make = |name: String, progs: Vec<Program>, images: Vec<u32>| {
+        let n = progs.len() as f64;
+        out.push(Workload {
+            name,
+            mean_connections: progs.iter().map(|p| p.enabled_connections as f64).sum::<f64>() / n,
+            mean_hidden: progs.iter().map(|p| p.ops.len() as f64 - n_out as f64).sum::<f64>() / n,
+            programs: Programs::pack(&progs),
+            images,
+        })
+    };
+    for size in sizes {
+        let progs = population_of(size, cfg, cfg.population, n_in, n_out)?;
+        make(
+            format!("{} x{} x{}w x{}", size.name, cfg.population, cfg.weights.len(), batch.len()),
+            progs,
+            batch.clone(),
+        );
+    }
+    if let Some(big) = sizes.iter().rev().find(|s| s.connections > 0) {
+        let progs = population_of(big, cfg, 1, n_in, n_out)?;
+        let images = (0..cfg.test_images.min(data.len()) as u32).collect::<Vec<_>>();
+        make(format!("test set: {} x1 x{}w x{}", big.name, cfg.weights.len(), images.len()), progs, images);
+    }
+    Ok(out)
+}
+
+/// Median, minimum and maximum of repeated timings, in seconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(samples: &[f64]) -> Spread {
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        let n = s.len();
+        let median = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
+        Spread { median, min: s[0], max: s[n - 1] }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    pub backend: String,
+    pub workload: String,
+    pub mean_connections: f64,
+    pub mean_hidden: f64,
+    pub seconds: Spread,
+    pub genome_evaluations_per_second: f64,
+    pub image_evaluations_per_second: f64,
+    pub edge_evaluations_per_second: f64,
+    /// Median upload/compute/readback split, where the evaluator reports one.
+    pub split: Option<TimeSplit>,
+}
+
+/// Runs one workload on one evaluator: `warmup` untimed runs, then `repetitions` timed ones.
+pub fn measure(
+    evaluator: &mut dyn Evaluator,
+    backend: &str,
+    w: &Workload,
+    weights: &[f32],
+    warmup: usize,
+    repetitions: usize,
+) -> Result<Measurement> {
+    for _ in 0..warmup {
+        evaluator.evaluate(&w.programs, weights, &w.images)?;
+    }
+    let mut times = Vec::with_capacity(repetitions);
+    let mut splits = Vec::new();
+    for _ in 0..repetitions.max(1) {
+        let t = Instant::now();
+        evaluator.evaluate(&w.programs, weights, &w.images)?;
+        times.push(t.elapsed().as_secs_f64());
+        splits.extend(evaluator.last_split());
+    }
+    let seconds = Spread::of(&times);
+    let genome_evals = (w.programs.len() * weights.len()) as f64;
+    let split = (!splits.is_empty()).then(|| TimeSplit {
+        upload: Spread::of(&splits.iter().map(|s| s.upload).collect::<Vec<_>>()).median,
+        compute: Spread::of(&splits.iter().map(|s| s.compute).collect::<Vec<_>>()).median,
+        readback: Spread::of(&splits.iter().map(|s| s.readback).collect::<Vec<_>>()).median,
+    });
+    Ok(Measurement {
+        backend: backend.into(),
+        workload: w.name.clone(),
+        mean_connections: w.mean_connections,
+        mean_hidden: w.mean_hidden,
+        seconds,
+        genome_evaluations_per_second: genome_evals / seconds.median,
+        image_evaluations_per_second: genome_evals * w.images.len() as f64 / seconds.median,
+        edge_evaluations_per_second: w.edge_evaluations(weights.len()) as f64 / seconds.median,
+        split,
+    })
+}
+
+/// The processor, for the record (Linux: /proc/cpuinfo).
+pub fn cpu_name() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model} ({threads} threads)")
+}
