@@ -125,12 +125,14 @@ pub fn add_connection(genome: &mut Genome, counters: &mut Counters, rng: &mut im
     nodes.sort_unstable(); // HashMap order is random: fix it before shuffling
     let mut sources: Vec<usize> = (0..nodes.len()).collect();
     sources.shuffle(rng);
+    let existing: HashSet<(u32, u32)> = genome.conns.iter().map(|c| (c.src, c.dst)).collect();
     for s in sources {
         let (src, l) = nodes[s];
-        // Usually the first source tried succeeds: scanning the genes for it beats indexing them all.
-        let taken: HashSet<u32> = genome.conns.iter().filter(|c| c.src == src).map(|c| c.dst).collect();
-        let dests: Vec<u32> =
-            nodes.iter().filter(|&&(d, dl)| dl > l && !taken.contains(&d)).map(|&(d, _)| d).collect();
+        let dests: Vec<u32> = nodes
+            .iter()
+            .filter(|&&(d, dl)| dl > l && !existing.contains(&(src, d)))
+            .map(|&(d, _)| d)
+            .collect();
         if !dests.is_empty() {
             let dst = dests[rng.random_range(0..dests.len())];
             genome.conns.push(ConnGene { innovation: counters.innovation(), src, dst, enabled: true });
