@@ -134,3 +134,24 @@ fn a_tiny_search_writes_its_run_directory_and_its_champion_evaluates() {
     let resumed = wann(&["search", "--resume", run.to_str().unwrap(), "--quiet"]);
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
 }
+
+#[test]
+fn bench_reports_throughput_as_json() {
+    let v = ok_json(&[
+        "bench", "--backend", "cpu", "--sizes", "start", "--population", "8", "--minibatch", "64", "--test-images",
+        "64", "--repetitions", "2", "--warmup", "0", "--json",
+    ]);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "one generation workload (no grown size, so no test-set workload)");
+    let m = &results[0];
+    assert!(m["backend"].as_str().unwrap().starts_with("cpu"));
+    let secs = m["seconds"]["median"].as_f64().unwrap();
+    assert!(secs > 0.0 && m["seconds"]["min"].as_f64().unwrap() <= secs);
+    // edge-evaluations = enabled connections x images x weights, per second.
+    let edges = m["mean_connections"].as_f64().unwrap() * 8.0 * 64.0 * 6.0;
+    let rate = m["edge_evaluations_per_second"].as_f64().unwrap();
+    assert!((rate * secs / edges - 1.0).abs() < 1e-9, "{rate} x {secs} vs {edges}");
+    assert_eq!(m["genome_evaluations_per_second"].as_f64().unwrap() * secs, 8.0 * 6.0);
+    let e = failure(&["bench", "--sizes", "huge"]);
+    assert!(e.contains("unknown size"), "{e}");
+}
