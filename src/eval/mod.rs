@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod fastmath;
+pub mod gpu;
 pub mod reference;
 
 use crate::error::Result;
