@@ -252,6 +252,21 @@ fn bad_requests_are_clear_errors() {
 }
 
 #[test]
+fn a_lost_device_is_an_error_not_a_panic() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+    let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
+    gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1]).unwrap();
+    gpu.simulate_device_loss();
+    let err = gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1]).unwrap_err();
+    eprintln!("after device loss: {err}");
+    assert!(matches!(err, Error::Gpu(_)) && err.to_string().contains("--backend cpu"), "{err}");
+    let err = gpu.predict(&p, &[1.0], &[0, 1], false).unwrap_err();
+    assert!(matches!(err, Error::Gpu(_)) && err.to_string().contains("lost"), "{err}");
+}
+
+#[test]
 fn backend_choice_says_what_it_chose() {
     let data = Arc::new(common::mnist_test().as_ref().clone().truncated(100));
     let (_, why) = backend::open(Backend::Cpu, data.clone()).unwrap();

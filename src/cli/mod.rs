@@ -2,6 +2,7 @@
 
 mod convert;
 mod eval;
+mod gpu_info;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ enum Command {
     Eval(eval::Args),
     /// Convert a network between the JSON format and the reference's `.out` format.
     Convert(convert::Args),
+    /// List the GPU adapters, their limits, and which one `--backend gpu|auto` would use.
+    GpuInfo(gpu_info::Args),
 }
 
 /// Options shared by every command that reads MNIST.
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::GpuInfo(args) => gpu_info::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -68,12 +68,12 @@ pub fn best_adapter() -> Option<wgpu::AdapterInfo> {
     pick_adapter(&instance).map(|a| a.get_info())
 }
 
-/// Every adapter wgpu can see.
-pub fn all_adapters() -> Vec<wgpu::AdapterInfo> {
+/// Every adapter wgpu can see, with the limits it offers.
+pub fn all_adapters() -> Vec<(wgpu::AdapterInfo, wgpu::Limits)> {
     let instance = new_instance();
     pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
         .iter()
-        .map(|a| a.get_info())
+        .map(|a| (a.get_info(), a.limits()))
         .collect()
 }
 
@@ -332,7 +332,8 @@ impl GpuEvaluator {
         let sink = errors.clone();
         device.set_device_lost_callback(move |reason, msg| {
             if let Ok(mut v) = sink.lock() {
-                v.push(format!("device lost ({reason:?}): {msg}"));
+                let msg = if msg.is_empty() { String::new() } else { format!(": {msg}") };
+                v.push(format!("the GPU device was lost ({reason:?}){msg}"));
             }
         });
 
@@ -411,6 +412,13 @@ impl GpuEvaluator {
         };
         gpu.ensure_pipelines(MIN_SHADER_OPS.min(gpu.opts.max_ops))?;
         Ok(gpu)
+    }
+
+    /// Destroys the device, as a driver reset would (for tests of the error path): every later
+    /// call returns [`Error::Gpu`].
+    #[doc(hidden)]
+    pub fn simulate_device_loss(&self) {
+        self.device.destroy();
     }
 
     /// The adapter in use.
@@ -553,9 +561,10 @@ impl GpuEvaluator {
     }
 
     /// Errors the device reported outside any scope (device loss included).
+    /// They are kept: once the device is lost or misbehaved, every later call fails the same way.
     fn check_lost(&self) -> Result<()> {
         let msgs = match self.errors.lock() {
-            Ok(mut v) => std::mem::take(&mut *v),
+            Ok(v) => v.clone(),
             Err(_) => vec!["the GPU error log is poisoned".into()],
         };
         if msgs.is_empty() {
@@ -931,6 +940,7 @@ impl Evaluator for GpuEvaluator {
         if programs.is_empty() {
             return Ok(done(stats));
         }
+        self.check_lost()?;
         self.check_shape(programs.n_inputs, programs.n_outputs)?;
         self.check_indices(indices)?;
         if n_w == 0 || indices.is_empty() {
@@ -1038,6 +1048,7 @@ impl Evaluator for GpuEvaluator {
         indices: &[u32],
         with_outputs: bool,
     ) -> Result<Predictions> {
+        self.check_lost()?;
         self.check_shape(program.n_inputs, program.n_outputs)?;
         self.check_indices(indices)?;
         if !self.fits(program.ops.len(), program.edges.len()) {
