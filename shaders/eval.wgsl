@@ -13,9 +13,13 @@
 //   broadcasts. Each op's bias + pixel sources do not depend on the weight: their sum is computed
 //   once per example into `consts`; then per weight value only the op->op sources are added, scaled
 //   once by the weight (all weights are equal, so no per-edge weight is ever read), clamped to
-//   +-PREACT_LIMIT and passed through the activation. Node values live in a per-thread private
-//   array (`values`), sized by MAX_OPS, which the host sets when it builds the pipeline (it grows
-//   the size with the largest program; programs over its hard cap are run on the CPU instead).
+//   +-PREACT_LIMIT and passed through the activation.
+// - Per-thread node storage (`consts`, `values`) is a storage-buffer scratch, not a private array:
+//   private arrays need a compile-time size, and large ones compile very slowly (30 s and more on
+//   lavapipe for 2 x 1024 floats). Each workgroup of a dispatch owns a block of
+//   2 x scratch_ops x 64 floats, laid out [op][thread] so that the 64 threads' accesses to one op
+//   are one coalesced segment. The host caps the workgroups per dispatch so that the scratch fits
+//   its buffer; dispatches run one after another (WebGPU orders them), reusing it.
 // - Per weight, the thread's cross-entropy (stable log-softmax) and correctness are summed over the
 //   workgroup in shared memory; one partial per (program, tile, weight) is written, and `reduce`
 //   sums the tiles of each (program, weight) pair, so only n_programs x n_weights results go back.
@@ -28,8 +32,6 @@
 //   several dispatches and passes each one's first workgroup (base_x, base_y) in `params`.
 
 const TILE: u32 = 64u;
-// Replaced by the host when it builds the pipelines (keep the exact form `MAX_OPS: u32 = <n>u;`).
-const MAX_OPS: u32 = 256u;
 const PREACT_LIMIT: f32 = 1.0e4f;
 const LOG2_E: f32 = 1.44269504088896340736f;
 const LN2_HI: f32 = 0.69314575f;
@@ -47,7 +49,7 @@ struct Params {
     base_x: u32,       // first workgroup (gather, reduce) or tile (evaluate, predict) of this dispatch
     base_y: u32,       // first program of this dispatch (evaluate)
     with_outputs: u32, // predict: also write raw outputs
-    _pad0: u32,
+    scratch_ops: u32,  // ops per scratch block half: the largest program of this upload
     _pad1: u32,
 }
 
@@ -77,9 +79,8 @@ struct Partial {
 // predict
 @group(0) @binding(15) var<storage, read_write> classes: array<u32>;
 @group(0) @binding(16) var<storage, read_write> outputs: array<f32>;
-
-var<private> consts: array<f32, MAX_OPS>;
-var<private> values: array<f32, MAX_OPS>;
+// evaluate, predict: per-thread node storage
+@group(0) @binding(17) var<storage, read_write> scratch: array<f32>;
 var<workgroup> red_ce: array<f32, TILE>;
 var<workgroup> red_ok: array<u32, TILE>;
 
@@ -157,8 +158,14 @@ fn activate(id: u32, x: f32) -> f32 {
 
 // ---- the network ----
 
+// Where this thread's consts (op k at c + k * TILE) and values (op k at v + k * TILE) live.
+fn scratch_base(wg: vec3<u32>, n_wg: vec3<u32>, lid: u32) -> vec2<u32> {
+    let block = (wg.y * n_wg.x + wg.x) * 2u * params.scratch_ops * TILE + lid;
+    return vec2<u32>(block, block + params.scratch_ops * TILE);
+}
+
 // Bias + input part of every op's sum, for the example in batch column `pos`.
-fn load_consts(h: vec4<u32>, pos: u32) {
+fn load_consts(h: vec4<u32>, pos: u32, c: u32) {
     for (var k = 0u; k < h.y; k++) {
         let op = ops[h.x + k];
         let start = h.z + op.y;
@@ -166,30 +173,30 @@ fn load_consts(h: vec4<u32>, pos: u32) {
         for (var e = 0u; e < op.z; e++) {
             acc += batch[edges[start + e] * params.stride + pos];
         }
-        consts[k] = acc;
+        scratch[c + k * TILE] = acc;
     }
 }
 
 // All ops at one weight value; node values end up in `values`.
-fn forward(h: vec4<u32>, weight: f32) {
+fn forward(h: vec4<u32>, weight: f32, s: vec2<u32>) {
     let first_op_slot = params.dim + 1u;
     for (var k = 0u; k < h.y; k++) {
         let op = ops[h.x + k];
         let start = h.z + op.y + op.z;
-        var acc = consts[k];
+        var acc = scratch[s.x + k * TILE];
         for (var e = 0u; e < op.w; e++) {
-            acc += values[edges[start + e] - first_op_slot];
+            acc += scratch[s.y + (edges[start + e] - first_op_slot) * TILE];
         }
-        values[k] = activate(op.x, clamp_preact(weight * acc));
+        scratch[s.y + k * TILE] = activate(op.x, clamp_preact(weight * acc));
     }
 }
 
 // Argmax (first maximum) of the outputs, the last n_outputs ops.
-fn argmax(first: u32) -> u32 {
-    var best = values[first];
+fn argmax(first: u32, v0: u32) -> u32 {
+    var best = scratch[v0 + first * TILE];
     var arg = 0u;
     for (var o = 1u; o < params.n_outputs; o++) {
-        let v = values[first + o];
+        let v = scratch[v0 + (first + o) * TILE];
         arg = select(arg, o, v > best);
         best = select(best, v, v > best);
     }
@@ -197,17 +204,17 @@ fn argmax(first: u32) -> u32 {
 }
 
 // Cross-entropy of `label` under a stable log-softmax of the outputs.
-fn cross_entropy(first: u32, label: u32) -> f32 {
-    var mx = values[first];
+fn cross_entropy(first: u32, label: u32, v0: u32) -> f32 {
+    var mx = scratch[v0 + first * TILE];
     for (var o = 1u; o < params.n_outputs; o++) {
-        let v = values[first + o];
+        let v = scratch[v0 + (first + o) * TILE];
         mx = select(mx, v, v > mx);
     }
     var sum = 0.0f;
     for (var o = 0u; o < params.n_outputs; o++) {
-        sum += fexp(values[first + o] - mx);
+        sum += fexp(scratch[v0 + (first + o) * TILE] - mx);
     }
-    return mx + log(sum) - values[first + label];
+    return mx + log(sum) - scratch[v0 + (first + label) * TILE];
 }
 
 // ---- entry points ----
@@ -238,7 +245,11 @@ fn gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
 }
 
 @compute @workgroup_size(64)
-fn evaluate(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn evaluate(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) n_wg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
     let tile = params.base_x + wg.x;
     let program = params.base_y + wg.y;
     let pos = tile * TILE + lid;
@@ -246,11 +257,12 @@ fn evaluate(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
     let h = headers[program];
     let first_out = h.y - params.n_outputs;
     let label = batch_labels[pos];
-    load_consts(h, pos);
+    let s = scratch_base(wg, n_wg, lid);
+    load_consts(h, pos, s.x);
     for (var w = 0u; w < params.n_weights; w++) {
-        forward(h, weights[w]);
-        let ce = cross_entropy(first_out, label);
-        let ok = argmax(first_out) == label;
+        forward(h, weights[w], s);
+        let ce = cross_entropy(first_out, label, s.y);
+        let ok = argmax(first_out, s.y) == label;
         red_ce[lid] = select(0.0f, ce, in_batch);
         red_ok[lid] = select(0u, 1u, in_batch && ok);
         workgroupBarrier();
@@ -287,21 +299,26 @@ fn reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
 }
 
 @compute @workgroup_size(64)
-fn predict(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn predict(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) n_wg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
     let pos = (params.base_x + wg.x) * TILE + lid;
     let in_batch = pos < params.n_batch;
     let h = headers[params.base_y];
     let first_out = h.y - params.n_outputs;
-    load_consts(h, pos);
+    let s = scratch_base(wg, n_wg, lid);
+    load_consts(h, pos, s.x);
     for (var w = 0u; w < params.n_weights; w++) {
-        forward(h, weights[w]);
-        let arg = argmax(first_out);
+        forward(h, weights[w], s);
+        let arg = argmax(first_out, s.y);
         if in_batch {
             let e = w * params.n_batch + pos;
             classes[e] = arg;
             if params.with_outputs != 0u {
                 for (var o = 0u; o < params.n_outputs; o++) {
-                    outputs[e * params.n_outputs + o] = values[first_out + o];
+                    outputs[e * params.n_outputs + o] = scratch[s.y + (first_out + o) * TILE];
                 }
             }
         }

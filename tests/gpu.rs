@@ -231,6 +231,75 @@ fn programs_over_the_size_cap_are_evaluated_on_the_cpu() {
     assert_eq!(got, want, "an oversized program is predicted by the CPU evaluator");
 }
 
+/// `hidden` hidden nodes, all live: each reads the bias, three pixels and one earlier hidden node,
+/// and feeds one output.
+fn wide_genome(rng: &mut impl rand::Rng, hidden: u32) -> Genome {
+    use wann::genome::{Activation, ConnGene, HiddenNode};
+    let mut g = Genome::empty(256, 10);
+    let (first, first_output) = (g.fixed_node_count(), g.first_output_id());
+    let add = |g: &mut Genome, src: u32, dst: u32| {
+        if !g.conns.iter().rev().take(8).any(|c| c.src == src && c.dst == dst) {
+            let innovation = g.conns.len() as u64;
+            g.conns.push(ConnGene { innovation, src, dst, enabled: true });
+        }
+    };
+    for k in 0..hidden {
+        let id = first + k;
+        let activation = Activation::ALL[rng.random_range(0..Activation::ALL.len())];
+        g.hidden.push(HiddenNode { id, activation });
+        for src in [0, rng.random_range(1..=256), rng.random_range(1..=256), rng.random_range(1..=256)] {
+            add(&mut g, src, id);
+        }
+        if k > 0 {
+            add(&mut g, first + rng.random_range(0..k), id);
+        }
+        add(&mut g, id, first_output + k % 10);
+    }
+    g
+}
+
+#[test]
+fn big_programs_run_on_the_gpu() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    // About 400 and 3000 live ops: large scratch blocks, fewer workgroups per dispatch. (On lavapipe
+    // the larger one exceeds llvmpipe's loop-iteration limit and is evaluated on the CPU.)
+    let programs: Vec<_> = std::env::var("BIGSIZES")
+        .map_or(vec![400, 3000], |v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .iter()
+        .map(|&hidden| compile(&wide_genome(&mut rng, hidden)).unwrap())
+        .collect();
+    let sizes: Vec<usize> = programs.iter().map(|p| p.ops.len()).collect();
+    assert!(sizes[0] > 256 && sizes[1] > 2048, "op counts {sizes:?}");
+    let indices: Vec<u32> = (0..100).collect();
+    for p in &programs {
+        let t = Instant::now();
+        let r = gpu.evaluate(&Programs::pack([p]), &TRAINING_WEIGHTS, &indices).unwrap();
+        eprintln!("{} ops: {:.2?}", p.ops.len(), t.elapsed());
+        let c = CpuEvaluator::new(data.clone())
+            .evaluate(&Programs::pack([p]), &TRAINING_WEIGHTS, &indices)
+            .unwrap();
+        for (w, (a, b)) in r.stats.iter().zip(&c.stats).enumerate() {
+            assert!(
+                (a.ce_sum - b.ce_sum).abs() <= 1e-4 * b.ce_sum.abs().max(100.0),
+                "weight {w}: {a:?} vs {b:?}"
+            );
+            assert!(a.correct.abs_diff(b.correct) <= 2, "weight {w}: {a:?} vs {b:?}");
+        }
+    }
+    // Many weight values: on lavapipe the loops of one thread would be cut short (this once gave
+    // wrong sums from the 39th weight on); the program must be routed to the CPU there.
+    let many = [0.5f32; 40];
+    let r = gpu.evaluate(&Programs::pack([&programs[0]]), &many, &indices[..10]).unwrap();
+    let c = CpuEvaluator::new(data.clone())
+        .evaluate(&Programs::pack([&programs[0]]), &many, &indices[..10])
+        .unwrap();
+    for (a, b) in r.stats.iter().zip(&c.stats) {
+        assert!((a.ce_sum - b.ce_sum).abs() <= 1e-4 * b.ce_sum.abs().max(10.0), "{a:?} vs {b:?}");
+    }
+}
+
 #[test]
 fn bad_requests_are_clear_errors() {
     let data = common::mnist_test();

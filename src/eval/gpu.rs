@@ -11,8 +11,10 @@
 //! Limits are respected by splitting, never by truncating: grids are cut into dispatches of at most
 //! `max_compute_workgroups_per_dimension` workgroups per dimension; programs are uploaded in groups
 //! whose buffers fit a storage binding; long example lists are run in several passes whose
-//! results are added. A program with more ops than the shader's node array (`GpuOptions::max_ops`)
-//! is run by the CPU evaluator instead (said once on stderr): same results, just slower.
+//! results are added. Per-thread node values live in a storage-buffer scratch (one block per
+//! workgroup of a dispatch), so the workgroups per dispatch are also capped by the scratch size. A
+//! program too large for one scratch block (or over `GpuOptions::max_ops`) is run by the CPU
+//! evaluator instead (said once on stderr): same results, just slower.
 //!
 //! Every wgpu error (validation, out of memory, internal, shader compilation, device lost) is
 //! caught through error scopes, the uncaptured-error handler and the device-lost callback, and
@@ -32,14 +34,15 @@ const TILE: usize = 64;
 /// Bytes between two parameter blocks in the uniform buffer (dynamic offsets must be aligned to
 /// `min_uniform_buffer_offset_alignment`, at most 256 on every adapter).
 const PARAMS_SLOT: u64 = 256;
-/// Smallest node array the pipelines are built with; it grows by powers of two as needed.
-const MIN_SHADER_OPS: u32 = 256;
+/// Most bytes of scratch (per-thread node values) one dispatch may use.
+const MAX_SCRATCH: u64 = 1 << 30;
 
 /// Tuning and test knobs. The defaults are what the command line uses.
 #[derive(Clone, Debug)]
 pub struct GpuOptions {
-    /// Largest program (in ops: live hidden nodes plus outputs) run on the GPU; each thread keeps
-    /// two f32 arrays of this size. Larger programs are evaluated by the CPU evaluator.
+    /// Largest program (in ops: live hidden nodes plus outputs) run on the GPU; larger ones are
+    /// evaluated by the CPU evaluator. The scratch buffer sets a limit too (a workgroup needs
+    /// 512 bytes per op: about 260,000 ops with 128 MB storage bindings).
     pub max_ops: u32,
     /// Fewer workgroups per dispatch dimension than the adapter allows (to exercise splitting).
     pub max_workgroups_per_dimension: Option<u32>,
@@ -48,15 +51,19 @@ pub struct GpuOptions {
     /// Smaller per-binding buffers than the adapter allows (to exercise program grouping). The
     /// dataset itself always uses the adapter's limit.
     pub max_binding_bytes: Option<u64>,
+    /// Most loop iterations per GPU thread (programs needing more run on the CPU). Set
+    /// automatically for llvmpipe/lavapipe, which cuts loops short after 65,535 iterations.
+    pub max_loop_iterations: Option<u64>,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
         GpuOptions {
-            max_ops: 4096,
+            max_ops: u32::MAX,
             max_workgroups_per_dimension: None,
             max_examples_per_pass: None,
             max_binding_bytes: None,
+            max_loop_iterations: None,
         }
     }
 }
@@ -115,7 +122,8 @@ struct Params {
     base_x: u32,
     base_y: u32,
     with_outputs: u32,
-    _pad: [u32; 2],
+    scratch_ops: u32,
+    _pad: u32,
 }
 
 /// `Partial` in the shader.
@@ -175,6 +183,7 @@ struct Buffers {
     results: Grow,
     classes: Grow,
     outputs: Grow,
+    scratch: Grow,
     staging: Grow,
 }
 
@@ -186,7 +195,6 @@ struct Layouts {
 }
 
 struct Pipelines {
-    max_ops: u32,
     gather: wgpu::ComputePipeline,
     evaluate: wgpu::ComputePipeline,
     reduce: wgpu::ComputePipeline,
@@ -232,6 +240,10 @@ pub struct GpuEvaluator {
     bind_groups: Option<BindGroups>,
     cpu: CpuEvaluator,
     cpu_fallback_said: bool,
+    /// Most loop iterations one thread may run, where the driver cuts loops short: llvmpipe
+    /// (lavapipe) silently ends every loop of a shader invocation after 65,535 iterations in all
+    /// (`LP_MAX_TGSI_LOOP_ITERATIONS`), which would give wrong results instead of an error.
+    loop_limit: Option<u64>,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -306,9 +318,9 @@ impl GpuEvaluator {
                 limits.max_compute_invocations_per_workgroup
             )));
         }
-        if limits.max_storage_buffers_per_shader_stage < 7 {
+        if limits.max_storage_buffers_per_shader_stage < 8 {
             return Err(Error::Gpu(format!(
-                "{} allows only {} storage buffers per shader stage; the evaluator needs 7; use --backend cpu",
+                "{} allows only {} storage buffers per shader stage; the evaluator needs 8; use --backend cpu",
                 adapter_name(&info),
                 limits.max_storage_buffers_per_shader_stage
             )));
@@ -372,6 +384,7 @@ impl GpuEvaluator {
             results: Grow::new(&device, "results", rw),
             classes: Grow::new(&device, "classes", rw),
             outputs: Grow::new(&device, "outputs", rw),
+            scratch: Grow::new(&device, "scratch", storage),
             staging: Grow::new(
                 &device,
                 "staging",
@@ -383,17 +396,37 @@ impl GpuEvaluator {
             evaluate: layout(
                 &device,
                 "evaluate",
-                &[(6, true), (7, true), (8, true), (9, true), (10, true), (11, true), (12, false)],
+                &[
+                    (6, true),
+                    (7, true),
+                    (8, true),
+                    (9, true),
+                    (10, true),
+                    (11, true),
+                    (12, false),
+                    (17, false),
+                ],
             ),
             reduce: layout(&device, "reduce", &[(13, true), (14, false)]),
             predict: layout(
                 &device,
                 "predict",
-                &[(6, true), (8, true), (9, true), (10, true), (11, true), (15, false), (16, false)],
+                &[
+                    (6, true),
+                    (8, true),
+                    (9, true),
+                    (10, true),
+                    (11, true),
+                    (15, false),
+                    (16, false),
+                    (17, false),
+                ],
             ),
         };
         scopes.finish(&format!("cannot set up {}", adapter_name(&info)))?;
         let cpu = CpuEvaluator::new(data.clone());
+        let llvmpipe = [&info.name, &info.driver].iter().any(|s| s.to_lowercase().contains("llvmpipe"));
+        let loop_limit = opts.max_loop_iterations.or(llvmpipe.then_some(60_000));
         let mut gpu = GpuEvaluator {
             data,
             opts,
@@ -409,8 +442,9 @@ impl GpuEvaluator {
             bind_groups: None,
             cpu,
             cpu_fallback_said: false,
+            loop_limit,
         };
-        gpu.ensure_pipelines(MIN_SHADER_OPS.min(gpu.opts.max_ops))?;
+        gpu.build_pipelines()?;
         Ok(gpu)
     }
 
@@ -436,8 +470,10 @@ impl GpuEvaluator {
             l.max_storage_buffer_binding_size >> 20,
             l.max_buffer_size >> 20,
             l.max_storage_buffers_per_shader_stage,
-            self.opts.max_ops
-        )
+            self.max_program_ops()
+        ) + &self.loop_limit.map_or(String::new(), |n| {
+            format!(", or needing over {n} loop iterations per thread (the driver's limit)")
+        })
     }
 
     fn max_dim(&self) -> usize {
@@ -499,38 +535,45 @@ impl GpuEvaluator {
     }
 
     /// Whether a program of `n_ops` ops and `n_edges` edges runs on the GPU.
-    fn fits(&self, n_ops: usize, n_edges: usize) -> bool {
+    /// `None` when a program of `n_ops` ops and `n_edges` edges runs on the GPU at `n_weights`
+    /// weight values, otherwise why not.
+    fn unfit(&self, n_ops: usize, n_edges: usize, n_weights: usize) -> Option<String> {
         let b = self.max_binding() as usize;
-        n_ops <= self.opts.max_ops as usize && n_ops * 16 <= b && n_edges * 4 <= b
+        let max_ops = self.max_program_ops();
+        if n_ops as u64 > max_ops || n_ops * 16 > b || n_edges * 4 > b {
+            return Some(format!(
+                "a program with {n_ops} ops and {n_edges} connections is over the GPU limit of {max_ops} ops per program"
+            ));
+        }
+        if let Some(limit) = self.loop_limit {
+            // Loop iterations of one thread: the consts, then per weight the ops, their op sources,
+            // the three passes over the outputs and the workgroup reduction (edges bound both
+            // kinds of sources).
+            let per_weight = n_ops + n_edges + 3 * self.data.classes + 8;
+            let iterations = (n_ops + n_edges + n_weights * per_weight) as u64;
+            if iterations > limit {
+                return Some(format!(
+                    "a program with {n_ops} ops and {n_edges} connections at {n_weights} weight values needs about \
+                     {iterations} loop iterations per GPU thread, more than {} allows ({limit})",
+                    self.info.name
+                ));
+            }
+        }
+        None
     }
 
-    fn say_cpu_fallback(&mut self, n_ops: usize) {
+    fn say_cpu_fallback(&mut self, why: &str) {
         if !self.cpu_fallback_said {
             self.cpu_fallback_said = true;
-            eprintln!(
-                "gpu: a program with {n_ops} ops is over the GPU limit of {} ops per program; such programs are evaluated on the CPU",
-                self.opts.max_ops
-            );
+            eprintln!("gpu: {why}; such programs are evaluated on the CPU");
         }
     }
 
-    /// Raises the pipelines' node array to hold `n_ops` ops (next power of two, within the cap).
-    fn ensure_pipelines(&mut self, n_ops: u32) -> Result<()> {
-        if self.pipelines.as_ref().is_some_and(|p| p.max_ops >= n_ops) {
-            return Ok(());
-        }
-        let size = n_ops.max(MIN_SHADER_OPS).next_power_of_two().min(self.opts.max_ops).max(n_ops);
-        let marker = "const MAX_OPS: u32 = 256u;";
-        if !SHADER.contains(marker) {
-            return Err(Error::Gpu(format!(
-                "shaders/eval.wgsl lacks the line `{marker}` that sizes its node arrays"
-            )));
-        }
-        let source = SHADER.replace(marker, &format!("const MAX_OPS: u32 = {size}u;"));
+    fn build_pipelines(&mut self) -> Result<()> {
         let scopes = Scopes::push(&self.device);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("eval.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
+            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
         });
         let make = |name: &str, layout: &wgpu::BindGroupLayout| {
             let pl = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -548,7 +591,6 @@ impl GpuEvaluator {
             })
         };
         let pipelines = Pipelines {
-            max_ops: size,
             gather: make("gather", &self.layouts.gather),
             evaluate: make("evaluate", &self.layouts.evaluate),
             reduce: make("reduce", &self.layouts.reduce),
@@ -582,6 +624,7 @@ impl GpuEvaluator {
         let Sizes { params: n_params, pass, programs: n_headers, ops: n_ops, edges: n_edges, .. } = z;
         let (n_weights, predict_outputs, readback) = (z.weights, z.outputs, z.readback);
         let n_results = n_headers * n_weights;
+        let scratch_max = self.scratch_budget();
         let d = &self.device;
         let max = self.max_binding();
         let b = &mut self.buffers;
@@ -598,6 +641,7 @@ impl GpuEvaluator {
         changed |= b.results.ensure(d, n_results as u64 * 8, max);
         changed |= b.classes.ensure(d, (n_weights * pass.n_batch * 4) as u64, max);
         changed |= b.outputs.ensure(d, predict_outputs as u64 * 4, max);
+        changed |= b.scratch.ensure(d, z.scratch.max(4), scratch_max);
         changed |= b.staging.ensure(d, readback, u64::MAX);
         if changed {
             self.bind_groups = Some(self.bind_groups());
@@ -649,6 +693,7 @@ impl GpuEvaluator {
                     (10, &b.edges.buf),
                     (11, &b.weights.buf),
                     (12, &b.partials.buf),
+                    (17, &b.scratch.buf),
                 ],
             ),
             reduce: make("reduce", &self.layouts.reduce, &[(13, &b.partials.buf), (14, &b.results.buf)]),
@@ -663,23 +708,47 @@ impl GpuEvaluator {
                     (11, &b.weights.buf),
                     (15, &b.classes.buf),
                     (16, &b.outputs.buf),
+                    (17, &b.scratch.buf),
                 ],
             ),
         }
     }
 
-    /// Dispatches of at most `max_dim` workgroups per dimension covering `nx` x `ny` workgroups;
-    /// each gets its own parameter block with its base.
-    fn split(&self, base: Params, nx: usize, ny: usize) -> Vec<Dispatch> {
-        let m = self.max_dim();
+    /// Dispatches covering `nx` x `ny` workgroups, each at most `max_dim` workgroups per dimension
+    /// and `max_groups` in all; each gets its own parameter block with its base.
+    fn split(&self, base: Params, nx: usize, ny: usize, max_groups: usize) -> Vec<Dispatch> {
+        let mx = self.max_dim().min(max_groups.max(1)).min(nx.max(1));
+        let my = self.max_dim().min((max_groups / mx).max(1));
         let mut out = Vec::new();
-        for y in (0..ny).step_by(m) {
-            for x in (0..nx).step_by(m) {
+        for y in (0..ny).step_by(my) {
+            for x in (0..nx).step_by(mx) {
                 let p = Params { base_x: x as u32, base_y: y as u32, ..base };
-                out.push(Dispatch { params: p, x: (nx - x).min(m) as u32, y: (ny - y).min(m) as u32 });
+                out.push(Dispatch { params: p, x: (nx - x).min(mx) as u32, y: (ny - y).min(my) as u32 });
             }
         }
         out
+    }
+
+    /// Most ops a program may have to run on the GPU.
+    fn max_program_ops(&self) -> u64 {
+        (self.opts.max_ops as u64).min(self.scratch_budget() / GpuEvaluator::scratch_per_group(1))
+    }
+
+    /// Bytes of scratch the shader uses per workgroup for programs of up to `n_ops` ops.
+    fn scratch_per_group(n_ops: usize) -> u64 {
+        2 * n_ops as u64 * TILE as u64 * 4
+    }
+
+    fn scratch_budget(&self) -> u64 {
+        self.max_binding().min(MAX_SCRATCH)
+    }
+
+    /// Dispatches for `evaluate` or `predict` over `tiles` x `programs` workgroups whose largest
+    /// program has `n_ops` ops.
+    fn split_network(&self, base: Params, tiles: usize, programs: usize, n_ops: usize) -> Vec<Dispatch> {
+        let per_group = GpuEvaluator::scratch_per_group(n_ops);
+        let base = Params { scratch_ops: n_ops as u32, ..base };
+        self.split(base, tiles, programs, (self.scratch_budget() / per_group) as usize)
     }
 
     /// Records, submits and reads back one unit of work: `steps` are (pipeline, dispatches) in
@@ -773,7 +842,7 @@ impl GpuEvaluator {
 
     fn gather_steps(&self, pass: Pass, base: Params) -> Step {
         let groups = ((self.data.dim + 1) * pass.stride).div_ceil(TILE);
-        (Kernel::Gather, self.split(base, groups, 1))
+        (Kernel::Gather, self.split(base, groups, 1, usize::MAX))
     }
 
     fn base_params(&self, pass: Pass, n_weights: usize, n_programs: usize) -> Params {
@@ -864,6 +933,19 @@ struct Sizes {
     outputs: usize,
     /// Bytes read back.
     readback: u64,
+    /// Scratch bytes of the largest dispatch.
+    scratch: u64,
+}
+
+/// Scratch bytes the largest network dispatch of `steps` uses.
+fn scratch_bytes(steps: &[Step]) -> u64 {
+    steps
+        .iter()
+        .filter(|(k, _)| matches!(k, Kernel::Evaluate | Kernel::Predict))
+        .flat_map(|(_, d)| d.iter())
+        .map(|d| d.x as u64 * d.y as u64 * GpuEvaluator::scratch_per_group(d.params.scratch_ops as usize))
+        .max()
+        .unwrap_or(0)
 }
 
 #[derive(Clone, Copy)]
@@ -948,15 +1030,15 @@ impl Evaluator for GpuEvaluator {
         }
         let (mut on_gpu, mut on_cpu) = (Vec::new(), Vec::new());
         for (i, h) in programs.headers.iter().enumerate() {
-            if self.fits(h.n_ops as usize, h.n_edges as usize) {
-                on_gpu.push(i);
-            } else {
-                on_cpu.push(i);
+            match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
+                None => on_gpu.push(i),
+                Some(why) => on_cpu.push((i, why)),
             }
         }
         if !on_cpu.is_empty() {
-            let biggest = on_cpu.iter().map(|&i| programs.headers[i].n_ops).max().unwrap_or(0);
-            self.say_cpu_fallback(biggest as usize);
+            let why = on_cpu[0].1.clone();
+            self.say_cpu_fallback(&why);
+            let on_cpu: Vec<usize> = on_cpu.iter().map(|x| x.0).collect();
             let mut sub = Programs {
                 n_inputs: programs.n_inputs,
                 n_outputs: programs.n_outputs,
@@ -981,8 +1063,6 @@ impl Evaluator for GpuEvaluator {
         if on_gpu.is_empty() {
             return Ok(done(stats));
         }
-        let biggest = on_gpu.iter().map(|&i| programs.headers[i].n_ops).max().unwrap_or(1);
-        self.ensure_pipelines(biggest)?;
         let pass_len = self.pass_examples(n_w)?;
         let groups = self.group_programs(programs, &on_gpu, pass_len.min(indices.len()), n_w);
         for chunk in indices.chunks(pass_len) {
@@ -1006,8 +1086,9 @@ impl Evaluator for GpuEvaluator {
                 if !gathered {
                     steps.push(self.gather_steps(pass, base));
                 }
-                steps.push((Kernel::Evaluate, self.split(base, pass.tiles(), n_p)));
-                steps.push((Kernel::Reduce, self.split(base, (n_p * n_w).div_ceil(TILE), 1)));
+                let biggest = group.iter().map(|&i| programs.headers[i].n_ops).max().unwrap_or(1);
+                steps.push((Kernel::Evaluate, self.split_network(base, pass.tiles(), n_p, biggest as usize)));
+                steps.push((Kernel::Reduce, self.split(base, (n_p * n_w).div_ceil(TILE), 1, usize::MAX)));
                 let n_params = steps.iter().map(|s| s.1.len()).sum();
                 let results = (n_p * n_w * 8) as u64;
                 self.prepare(Sizes {
@@ -1019,6 +1100,7 @@ impl Evaluator for GpuEvaluator {
                     weights: n_w,
                     outputs: 0,
                     readback: results,
+                    scratch: scratch_bytes(&steps),
                 });
                 if !gathered {
                     self.upload_pass(chunk, pass);
@@ -1051,8 +1133,8 @@ impl Evaluator for GpuEvaluator {
         self.check_lost()?;
         self.check_shape(program.n_inputs, program.n_outputs)?;
         self.check_indices(indices)?;
-        if !self.fits(program.ops.len(), program.edges.len()) {
-            self.say_cpu_fallback(program.ops.len());
+        if let Some(why) = self.unfit(program.ops.len(), program.edges.len(), weights.len()) {
+            self.say_cpu_fallback(&why);
             return self.cpu.predict(program, weights, indices, with_outputs);
         }
         let n_w = weights.len();
@@ -1063,7 +1145,6 @@ impl Evaluator for GpuEvaluator {
         if n_w == 0 || n == 0 {
             return Ok(Predictions { n_weights: n_w, n_examples: n, classes, outputs });
         }
-        self.ensure_pipelines(program.ops.len() as u32)?;
         let pass_len = self.pass_examples(n_w)?;
         let header = ProgramHeader {
             op_start: 0,
@@ -1076,7 +1157,10 @@ impl Evaluator for GpuEvaluator {
             let pass = Pass::new(chunk.len());
             let m = chunk.len();
             let base = Params { with_outputs: with_outputs as u32, ..self.base_params(pass, n_w, 1) };
-            let steps = [self.gather_steps(pass, base), (Kernel::Predict, self.split(base, pass.tiles(), 1))];
+            let steps = [
+                self.gather_steps(pass, base),
+                (Kernel::Predict, self.split_network(base, pass.tiles(), 1, program.ops.len())),
+            ];
             let n_params = steps.iter().map(|s| s.1.len()).sum();
             let class_bytes = (n_w * m * 4) as u64;
             let out_bytes = if with_outputs { (n_w * m * n_out * 4) as u64 } else { 0 };
@@ -1090,6 +1174,7 @@ impl Evaluator for GpuEvaluator {
                 weights: n_w,
                 outputs: n_outputs,
                 readback: class_bytes + out_bytes,
+                scratch: scratch_bytes(&steps),
             });
             self.upload_pass(chunk, pass);
             self.upload_programs(&[header], &program.ops, &program.edges, weights);
