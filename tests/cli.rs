@@ -138,8 +138,22 @@ fn a_tiny_search_writes_its_run_directory_and_its_champion_evaluates() {
 #[test]
 fn bench_reports_throughput_as_json() {
     let v = ok_json(&[
-        "bench", "--backend", "cpu", "--sizes", "start", "--population", "8", "--minibatch", "64", "--test-images",
-        "64", "--repetitions", "2", "--warmup", "0", "--json",
+        "bench",
+        "--backend",
+        "cpu",
+        "--sizes",
+        "start",
+        "--population",
+        "8",
+        "--minibatch",
+        "64",
+        "--test-images",
+        "64",
+        "--repetitions",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
     ]);
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 1, "one generation workload (no grown size, so no test-set workload)");

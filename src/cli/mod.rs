@@ -4,6 +4,7 @@ mod bench;
 mod convert;
 mod draw;
 mod eval;
+mod gpu_info;
 mod search;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Bench(bench::Args),
     /// Convert a network between the JSON format and the reference's `.out` format.
     Convert(convert::Args),
+    /// List the GPU adapters, their limits, and which one `--backend gpu|auto` would use.
+    GpuInfo(gpu_info::Args),
 }
 
 /// Options shared by every command that reads MNIST.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Draw(args) => draw::run(args),
+        Command::GpuInfo(args) => gpu_info::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

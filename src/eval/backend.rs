@@ -1,6 +1,6 @@
 //! Choosing what evaluates: `--backend auto|gpu|cpu` on every command that evaluates.
 
-use super::{cpu::CpuEvaluator, Evaluator};
+use super::{cpu::CpuEvaluator, gpu, Evaluator};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -20,6 +20,9 @@ pub enum Backend {
 }
 
 /// An evaluator for `data` on the chosen backend, and a line saying what was chosen and why.
+///
+/// `auto` takes the GPU only when the best adapter is a hardware one: a software Vulkan driver
+/// (lavapipe) is much slower than the CPU evaluator. `gpu` takes any adapter, software included.
 pub fn open(backend: Backend, data: Arc<Dataset>) -> Result<(Box<dyn Evaluator + Send>, String)> {
     match backend {
         Backend::Cpu => {
@@ -27,10 +30,29 @@ pub fn open(backend: Backend, data: Arc<Dataset>) -> Result<(Box<dyn Evaluator +
             let why = format!("backend: {} (asked for cpu)", cpu.describe());
             Ok((Box::new(cpu), why))
         }
-        Backend::Gpu => Err(Error::Gpu("this build has no GPU evaluator yet; use --backend cpu".into())),
+        Backend::Gpu => {
+            let gpu = gpu::GpuEvaluator::new(data)?;
+            let why = format!("backend: gpu (asked for gpu): {}", gpu.summary());
+            Ok((Box::new(gpu), why))
+        }
         Backend::Auto => {
+            let reason = match gpu::best_adapter() {
+                None => "no GPU adapter found".to_string(),
+                Some(info) if info.device_type == wgpu::DeviceType::Cpu => format!(
+                    "the only GPU adapter is a software one, {}, slower than the CPU evaluator; --backend gpu forces it",
+                    gpu::adapter_name(&info)
+                ),
+                Some(_) => match gpu::GpuEvaluator::new(data.clone()) {
+                    Ok(gpu) => {
+                        let why = format!("backend: gpu (auto: hardware GPU found): {}", gpu.summary());
+                        return Ok((Box::new(gpu), why));
+                    }
+                    Err(Error::Gpu(e)) => format!("the GPU could not be used ({e})"),
+                    Err(e) => return Err(e),
+                },
+            };
             let cpu = CpuEvaluator::new(data);
-            let why = format!("backend: {} (auto: no GPU evaluator in this build)", cpu.describe());
+            let why = format!("backend: {} (auto: {reason})", cpu.describe());
             Ok((Box::new(cpu), why))
         }
     }

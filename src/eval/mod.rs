@@ -12,6 +12,7 @@ mod avx2;
 pub mod backend;
 pub mod cpu;
 pub mod fastmath;
+pub mod gpu;
 pub mod reference;
 
 use crate::error::Result;

@@ -1,0 +1,38 @@
+use wann::eval::gpu;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+/// Lists the adapters wgpu sees, their key limits, and which one each backend choice would use.
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    let adapters = gpu::all_adapters();
+    if adapters.is_empty() {
+        println!("no GPU adapter found: install a Vulkan driver (for example mesa-vulkan-drivers) or use --backend cpu");
+        return Ok(());
+    }
+    for (info, limits) in &adapters {
+        println!("{}", gpu::adapter_name(info));
+        println!("  driver: {} {}", info.driver, info.driver_info);
+        println!(
+            "  limits: {} workgroups per dimension, {} threads per workgroup, {} MB per storage binding, {} MB per buffer, {} storage buffers per stage",
+            limits.max_compute_workgroups_per_dimension,
+            limits.max_compute_invocations_per_workgroup,
+            limits.max_storage_buffer_binding_size >> 20,
+            limits.max_buffer_size >> 20,
+            limits.max_storage_buffers_per_shader_stage
+        );
+    }
+    match gpu::best_adapter() {
+        Some(best) => {
+            println!("--backend gpu uses: {}", gpu::adapter_name(&best));
+            let auto = if best.device_type == wgpu::DeviceType::Cpu {
+                "the CPU evaluator (the only adapter is a software one)".to_string()
+            } else {
+                gpu::adapter_name(&best)
+            };
+            println!("--backend auto uses: {auto}");
+        }
+        None => println!("no adapter can run compute shaders: --backend auto uses the CPU evaluator"),
+    }
+    Ok(())
+}

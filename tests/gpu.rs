@@ -1,0 +1,464 @@
+//! The GPU evaluator against the fast CPU evaluator and the f64 reference, on random genomes and real
+//! MNIST minibatches. Without a GPU adapter these tests print why and return, unless
+//! `WANN_REQUIRE_GPU=1` (CI, on lavapipe), where a missing adapter fails them.
+
+mod common;
+
+use rand::SeedableRng;
+use std::sync::Arc;
+use std::time::Instant;
+use wann::data::{minibatch, Dataset};
+use wann::eval::backend::{self, Backend};
+use wann::eval::gpu::{GpuEvaluator, GpuOptions};
+use wann::eval::{cpu::CpuEvaluator, reference, Evaluation, Evaluator, TRAINING_WEIGHTS};
+use wann::genome::Genome;
+use wann::program::{compile, Programs};
+use wann::Error;
+
+/// A GPU evaluator, or `None` (after saying why) when this machine has no usable adapter.
+fn gpu(data: &Arc<Dataset>, opts: GpuOptions) -> Option<GpuEvaluator> {
+    match GpuEvaluator::with_options(data.clone(), opts) {
+        Ok(g) => Some(g),
+        Err(e) if std::env::var("WANN_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("WANN_REQUIRE_GPU=1 but the GPU evaluator cannot start: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Genomes of every shape: wide fan-in, deep chains, nodes without inputs, every activation.
+fn random_genomes(seed: u64, n: usize) -> Vec<Genome> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|k| {
+            let (hidden, conns, chain) = match k % 4 {
+                0 => (0, 150, false),
+                1 => (20, 400, false),
+                2 => (40, 120, true),
+                _ => (60, 40, false),
+            };
+            common::random_genome(&mut rng, 256, 10, hidden, conns, chain)
+        })
+        .collect()
+}
+
+/// GPU against the CPU evaluator and the reference. Pairs whose reference result moves by more than
+/// 1e-6 relative when its node values are rounded to f32 are chaotic (see tests/evaluators.rs):
+/// held to 2e-2 and must be rare. Well-conditioned pairs: 1e-5 relative to the CPU evaluator (same
+/// f32 operations, different summation order) and 1e-4 to the reference. Correct counts equal the
+/// CPU's except through exact ties (a handful at most).
+fn check(genomes: &[Genome], data: &Arc<Dataset>, indices: &[u32], gpu_eval: &Evaluation, label: &str) {
+    let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
+    let cpu = CpuEvaluator::new(data.clone())
+        .evaluate(&Programs::pack(&programs), &TRAINING_WEIGHTS, indices)
+        .unwrap();
+    let (mut worst_cpu, mut worst_ref, mut chaotic_pairs, mut count_diffs, mut both_off) =
+        (0.0f64, 0.0f64, 0, 0, 0);
+    for (g, genome) in genomes.iter().enumerate() {
+        let exact = reference::evaluate(genome, &TRAINING_WEIGHTS, data, indices).unwrap();
+        let rounded = reference::evaluate_with(genome, &TRAINING_WEIGHTS, data, indices, true).unwrap();
+        for (w, (e, r)) in exact.iter().zip(&rounded).enumerate() {
+            let (gv, cv) = (gpu_eval.get(g, w), cpu.get(g, w));
+            assert!(gv.ce_sum.is_finite(), "{label}: genome {g} weight {w}: GPU cross-entropy {}", gv.ce_sum);
+            let scale = e.ce_sum.abs().max(indices.len() as f64);
+            let chaotic = (r.ce_sum - e.ce_sum).abs() > 1e-6 * scale;
+            chaotic_pairs += chaotic as usize;
+            let (d_cpu, d_ref) =
+                ((gv.ce_sum - cv.ce_sum).abs() / scale, (gv.ce_sum - e.ce_sum).abs() / scale);
+            let (tol_cpu, tol_ref) = if chaotic { (2e-2, 2e-2) } else { (1e-5, 1e-4) };
+            // Where the CPU evaluator itself is off the reference (an exact tie at a step or relu
+            // kink broken differently by f32 summation, which f32 storage in the reference does
+            // not show), the GPU must be as close as the CPU.
+            let cpu_off = (cv.ce_sum - e.ce_sum).abs() / scale;
+            let like_cpu = cpu_off > tol_ref && d_ref <= cpu_off + 1e-5;
+            both_off += like_cpu as usize;
+            if !chaotic {
+                worst_cpu = worst_cpu.max(d_cpu);
+                if !like_cpu {
+                    worst_ref = worst_ref.max(d_ref);
+                }
+            }
+            assert!(
+                d_cpu <= tol_cpu && (d_ref <= tol_ref || like_cpu),
+                "{label}: genome {g} weight {w}: GPU {} vs CPU {} vs reference {} (chaotic: {chaotic})",
+                gv.ce_sum,
+                cv.ce_sum,
+                e.ce_sum
+            );
+            let diff = (gv.correct as i64 - cv.correct as i64).unsigned_abs();
+            count_diffs += diff;
+            assert!(
+                diff <= 2 || chaotic,
+                "{label}: genome {g} weight {w}: GPU {} vs CPU {} correct",
+                gv.correct,
+                cv.correct
+            );
+        }
+    }
+    let pairs = genomes.len() * TRAINING_WEIGHTS.len();
+    assert!(chaotic_pairs * 10 <= pairs, "{label}: {chaotic_pairs} of {pairs} pairs chaotic: not a test");
+    assert!(
+        both_off * 50 <= pairs,
+        "{label}: {both_off} of {pairs} pairs off the reference on CPU and GPU alike"
+    );
+    eprintln!(
+        "{label}: worst relative cross-entropy difference {worst_cpu:.2e} to CPU, {worst_ref:.2e} to reference \
+         (well-conditioned pairs); {chaotic_pairs} of {pairs} chaotic; {both_off} off the reference like the CPU; \
+         correct-count differences to CPU {count_diffs}"
+    );
+}
+
+#[test]
+fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    eprintln!("{}", gpu.summary());
+    let genomes = random_genomes(21, 200);
+    let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
+    // A minibatch drawn as the search draws it (not a multiple of 64: the last tile is partial).
+    let indices = minibatch::draw(5, 0, data.len(), 250);
+    let t = Instant::now();
+    let r = gpu.evaluate(&Programs::pack(&programs), &TRAINING_WEIGHTS, &indices).unwrap();
+    eprintln!("GPU: 200 genomes x 6 weights x 250 images in {:.2?}", t.elapsed());
+    assert_eq!((r.n_programs, r.n_weights, r.n_examples), (200, 6, 250));
+    check(&genomes, &data, &indices, &r, "random genomes");
+    // The same evaluator again on a different batch size (buffers are reused or grown).
+    let small = &indices[..70];
+    let again = gpu.evaluate(&Programs::pack(&programs[..20]), &TRAINING_WEIGHTS, small).unwrap();
+    check(&genomes[..20], &data, small, &again, "second batch");
+}
+
+#[test]
+fn predictions_match_cpu_on_test_images() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    let g = common::random_genome(&mut rng, 256, 10, 30, 600, false);
+    let p = compile(&g).unwrap();
+    let indices: Vec<u32> = (0..2000).collect();
+    let weights = [-1.5f32, 0.5, 2.0];
+    let got = gpu.predict(&p, &weights, &indices, true).unwrap();
+    let want = CpuEvaluator::new(data.clone()).predict(&p, &weights, &indices, true).unwrap();
+    assert_eq!(got.classes.len(), want.classes.len());
+    let (gpu_out, cpu_out) = (got.outputs.as_ref().unwrap(), want.outputs.as_ref().unwrap());
+    let mut differing = 0;
+    for (e, (a, b)) in got.classes.iter().zip(&want.classes).enumerate() {
+        let (go, co) = (&gpu_out[e * 10..e * 10 + 10], &cpu_out[e * 10..e * 10 + 10]);
+        for (x, y) in go.iter().zip(co) {
+            assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "example {e}: output {x} vs {y}");
+        }
+        if a != b {
+            // Only a tie (to f32 rounding) between the two classes may differ.
+            let (x, y) = (co[*a as usize], co[*b as usize]);
+            assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "example {e}: class {a} vs {b} ({x} vs {y})");
+            differing += 1;
+        }
+    }
+    assert!(differing <= 2, "{differing} predictions differ");
+    // Predictions and evaluation agree on the GPU.
+    let ev = gpu.evaluate(&Programs::pack([&p]), &weights, &indices).unwrap();
+    for w in 0..weights.len() {
+        let correct =
+            got.for_weight(w).iter().zip(&indices).filter(|(c, &i)| **c == data.labels[i as usize]).count();
+        assert_eq!(correct as u32, ev.get(0, w).correct);
+    }
+    let no_outputs = gpu.predict(&p, &weights, &indices[..100], false).unwrap();
+    assert!(no_outputs.outputs.is_none());
+    assert_eq!(no_outputs.for_weight(1), &got.for_weight(1)[..100]);
+}
+
+#[test]
+fn large_grids_are_split_not_truncated() {
+    let data = common::mnist_test();
+    let Some(mut whole) = gpu(&data, GpuOptions::default()) else { return };
+    // Two workgroups per dimension, 128 examples per pass, 140 kB per binding: many dispatches,
+    // three passes and two program groups.
+    let opts = GpuOptions {
+        max_workgroups_per_dimension: Some(2),
+        max_examples_per_pass: Some(128),
+        max_binding_bytes: Some(140_000),
+        ..GpuOptions::default()
+    };
+    let Some(mut split) = gpu(&data, opts) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let programs: Vec<_> = (0..40)
+        .map(|k| compile(&common::random_genome(&mut rng, 256, 10, 30, 1500 - 10 * k, false)).unwrap())
+        .collect();
+    let packed = Programs::pack(&programs);
+    assert!(packed.edges.len() * 4 > 140_000, "the programs must not fit one binding");
+    let indices = minibatch::draw(1, 2, data.len(), 300);
+    let a = whole.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let b = split.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let cpu = CpuEvaluator::new(data.clone()).evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    for (i, ((x, y), c)) in a.stats.iter().zip(&b.stats).zip(&cpu.stats).enumerate() {
+        assert_eq!(x.correct, y.correct, "pair {i}: correct counts must not depend on the split");
+        assert!((x.ce_sum - y.ce_sum).abs() <= 1e-5 * x.ce_sum.abs().max(1.0), "pair {i}: {x:?} vs {y:?}");
+        assert!(
+            (c.ce_sum - y.ce_sum).abs() <= 1e-4 * c.ce_sum.abs().max(300.0),
+            "pair {i}: CPU {c:?} vs split {y:?}"
+        );
+    }
+    let p = &programs[0];
+    let pa = whole.predict(p, &TRAINING_WEIGHTS, &indices, true).unwrap();
+    let pb = split.predict(p, &TRAINING_WEIGHTS, &indices, true).unwrap();
+    assert_eq!(pa, pb, "predictions must not depend on the split");
+}
+
+#[test]
+fn programs_over_the_size_cap_are_evaluated_on_the_cpu() {
+    let data = common::mnist_test();
+    let opts = GpuOptions { max_ops: 48, ..GpuOptions::default() };
+    let Some(mut gpu) = gpu(&data, opts) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
+    // 60-node chains (70 ops) mixed with small networks (at most 30 ops).
+    let genomes: Vec<_> = (0..12)
+        .map(|k| {
+            let big = k % 3 == 0;
+            common::random_genome(&mut rng, 256, 10, if big { 60 } else { 20 }, 200, big)
+        })
+        .collect();
+    let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
+    assert!(programs.iter().any(|p| p.ops.len() > 48) && programs.iter().any(|p| p.ops.len() <= 48));
+    let indices: Vec<u32> = (0..200).collect();
+    let r = gpu.evaluate(&Programs::pack(&programs), &TRAINING_WEIGHTS, &indices).unwrap();
+    check(&genomes, &data, &indices, &r, "over the cap");
+    let big = programs.iter().find(|p| p.ops.len() > 48).unwrap();
+    let got = gpu.predict(big, &TRAINING_WEIGHTS, &indices, false).unwrap();
+    let want = CpuEvaluator::new(data.clone()).predict(big, &TRAINING_WEIGHTS, &indices, false).unwrap();
+    assert_eq!(got, want, "an oversized program is predicted by the CPU evaluator");
+}
+
+/// `hidden` hidden nodes, all live: each reads the bias, three pixels and one earlier hidden node,
+/// and feeds one output.
+fn wide_genome(rng: &mut impl rand::Rng, hidden: u32) -> Genome {
+    use wann::genome::{Activation, ConnGene, HiddenNode};
+    let mut g = Genome::empty(256, 10);
+    let (first, first_output) = (g.fixed_node_count(), g.first_output_id());
+    let add = |g: &mut Genome, src: u32, dst: u32| {
+        if !g.conns.iter().rev().take(8).any(|c| c.src == src && c.dst == dst) {
+            let innovation = g.conns.len() as u64;
+            g.conns.push(ConnGene { innovation, src, dst, enabled: true });
+        }
+    };
+    for k in 0..hidden {
+        let id = first + k;
+        let activation = Activation::ALL[rng.random_range(0..Activation::ALL.len())];
+        g.hidden.push(HiddenNode { id, activation });
+        for src in [0, rng.random_range(1..=256), rng.random_range(1..=256), rng.random_range(1..=256)] {
+            add(&mut g, src, id);
+        }
+        if k > 0 {
+            add(&mut g, first + rng.random_range(0..k), id);
+        }
+        add(&mut g, id, first_output + k % 10);
+    }
+    g
+}
+
+#[test]
+fn big_programs_run_on_the_gpu() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+    // About 400 and 3000 live ops: large scratch blocks, fewer workgroups per dispatch. (On lavapipe
+    // the larger one exceeds llvmpipe's loop-iteration limit and is evaluated on the CPU.)
+    let programs: Vec<_> = std::env::var("BIGSIZES")
+        .map_or(vec![400, 3000], |v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .iter()
+        .map(|&hidden| compile(&wide_genome(&mut rng, hidden)).unwrap())
+        .collect();
+    let sizes: Vec<usize> = programs.iter().map(|p| p.ops.len()).collect();
+    assert!(sizes[0] > 256 && sizes[1] > 2048, "op counts {sizes:?}");
+    let indices: Vec<u32> = (0..100).collect();
+    for p in &programs {
+        let t = Instant::now();
+        let r = gpu.evaluate(&Programs::pack([p]), &TRAINING_WEIGHTS, &indices).unwrap();
+        eprintln!("{} ops: {:.2?}", p.ops.len(), t.elapsed());
+        let c = CpuEvaluator::new(data.clone())
+            .evaluate(&Programs::pack([p]), &TRAINING_WEIGHTS, &indices)
+            .unwrap();
+        for (w, (a, b)) in r.stats.iter().zip(&c.stats).enumerate() {
+            assert!(
+                (a.ce_sum - b.ce_sum).abs() <= 1e-4 * b.ce_sum.abs().max(100.0),
+                "weight {w}: {a:?} vs {b:?}"
+            );
+            assert!(a.correct.abs_diff(b.correct) <= 2, "weight {w}: {a:?} vs {b:?}");
+        }
+    }
+    // Many weight values: on lavapipe the loops of one thread would be cut short (this once gave
+    // wrong sums from the 39th weight on); the program must be routed to the CPU there.
+    let many = [0.5f32; 40];
+    let r = gpu.evaluate(&Programs::pack([&programs[0]]), &many, &indices[..10]).unwrap();
+    let c = CpuEvaluator::new(data.clone())
+        .evaluate(&Programs::pack([&programs[0]]), &many, &indices[..10])
+        .unwrap();
+    for (a, b) in r.stats.iter().zip(&c.stats) {
+        assert!((a.ce_sum - b.ce_sum).abs() <= 1e-4 * b.ce_sum.abs().max(10.0), "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
+    let err = gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 10_000]).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)) && err.to_string().contains("10000"), "{err}");
+    let wrong = compile(&common::random_genome(&mut rng, 16, 10, 5, 50, false)).unwrap();
+    let err = gpu.predict(&wrong, &[1.0], &[0], false).unwrap_err();
+    assert!(err.to_string().contains("16 inputs"), "{err}");
+    // Empty requests are answered without touching the GPU.
+    let r = gpu.evaluate(&Programs::pack([&p]), &[1.0, 2.0], &[]).unwrap();
+    assert_eq!(r.stats.len(), 2);
+    assert_eq!(gpu.evaluate(&Programs::default(), &[1.0], &[0]).unwrap().stats.len(), 0);
+    // The evaluator still works after refusing.
+    let ok = gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1, 2]).unwrap();
+    assert_eq!(ok.n_examples, 3);
+}
+
+#[test]
+fn a_lost_device_is_an_error_not_a_panic() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+    let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
+    gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1]).unwrap();
+    gpu.simulate_device_loss();
+    let err = gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1]).unwrap_err();
+    eprintln!("after device loss: {err}");
+    assert!(matches!(err, Error::Gpu(_)) && err.to_string().contains("--backend cpu"), "{err}");
+    let err = gpu.predict(&p, &[1.0], &[0, 1], false).unwrap_err();
+    assert!(matches!(err, Error::Gpu(_)) && err.to_string().contains("lost"), "{err}");
+}
+
+#[test]
+fn backend_choice_says_what_it_chose() {
+    let data = Arc::new(common::mnist_test().as_ref().clone().truncated(100));
+    let (_, why) = backend::open(Backend::Cpu, data.clone()).unwrap();
+    assert!(why.contains("cpu"), "{why}");
+    let (auto, why) = backend::open(Backend::Auto, data.clone()).unwrap();
+    eprintln!("{why}");
+    assert!(why.contains("auto"), "{why}");
+    match wann::eval::gpu::best_adapter() {
+        Some(info) if info.device_type == wgpu::DeviceType::Cpu => {
+            assert!(auto.describe().starts_with("cpu"), "auto must not pick a software adapter: {why}")
+        }
+        Some(_) => assert!(auto.describe().starts_with("gpu"), "{why}"),
+        None => assert!(why.contains("no GPU adapter"), "{why}"),
+    }
+    match backend::open(Backend::Gpu, data) {
+        Ok((g, why)) => assert!(g.describe().starts_with("gpu") && why.contains("limits"), "{why}"),
+        Err(e) => {
+            assert!(std::env::var("WANN_REQUIRE_GPU").map_or(true, |v| v != "1"), "{e}");
+            assert!(matches!(e, Error::Gpu(_)) && e.to_string().contains("--backend cpu"), "{e}");
+        }
+    }
+}
+
+/// A network that does something: output c sums the pixels that are brighter in class c than on
+/// average (template matching with the shared weight).
+fn template_genome(data: &Dataset) -> Genome {
+    let mut mean = vec![[0.0f64; 256]; 11];
+    let mut count = [0usize; 11];
+    for i in 0..data.len() {
+        for c in [data.labels[i] as usize, 10] {
+            count[c] += 1;
+            for (m, &x) in mean[c].iter_mut().zip(data.input(i)) {
+                *m += x as f64;
+            }
+        }
+    }
+    let mut g = Genome::empty(256, 10);
+    for c in 0..10 {
+        for (p, (&m, &all)) in mean[c].iter().zip(&mean[10]).enumerate() {
+            if m / count[c] as f64 > all / count[10] as f64 + 0.1 {
+                let innovation = g.conns.len() as u64;
+                let dst = g.first_output_id() + c as u32;
+                g.conns.push(wann::genome::ConnGene { innovation, src: 1 + p as u32, dst, enabled: true });
+            }
+        }
+    }
+    g
+}
+
+/// `wann eval --backend gpu` and `--backend cpu` give the same accuracies on the 10,000 test images.
+#[test]
+fn cli_eval_gpu_matches_cpu_on_the_test_set() {
+    let data = common::mnist_test();
+    if gpu(&data, GpuOptions::default()).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.json");
+    wann::genome::save(&template_genome(&data), &path).unwrap();
+    let run = |backend: &str| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wann"))
+            .args(["eval", "--json", "--backend", backend, "--data"])
+            .arg(common::mnist_dir())
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "wann eval --backend {backend}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (g, c) = (run("gpu"), run("cpu"));
+    let (g, c) = (&g["report"], &c["report"]);
+    assert!(g["evaluator"].as_str().unwrap().starts_with("gpu"), "{g}");
+    assert_eq!(g["examples"], 10_000);
+    for (a, b) in g["per_weight"].as_array().unwrap().iter().zip(c["per_weight"].as_array().unwrap()) {
+        let (ga, ca) = (a["accuracy"].as_f64().unwrap(), b["accuracy"].as_f64().unwrap());
+        eprintln!("weight {}: accuracy gpu {ga} cpu {ca}", a["weight"]);
+        assert!((ga - ca).abs() <= 1e-4, "weight {}: accuracy {ga} on the GPU, {ca} on the CPU", a["weight"]);
+        let (gc, cc) = (a["mean_cross_entropy"].as_f64().unwrap(), b["mean_cross_entropy"].as_f64().unwrap());
+        assert!(
+            (gc - cc).abs() <= 1e-5 * cc.abs().max(1.0),
+            "weight {}: cross-entropy {gc} vs {cc}",
+            a["weight"]
+        );
+    }
+}
+
+/// Throughput, GPU against CPU in the same run: 96 random genomes of about 1000 enabled connections,
+/// 6 weight values, 1000 images. Run with
+/// `cargo test --release --test gpu -- --ignored --nocapture throughput`.
+#[test]
+#[ignore]
+fn throughput() {
+    let data = common::mnist_test();
+    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    let programs: Vec<_> = (0..96)
+        .map(|_| compile(&common::random_genome(&mut rng, 256, 10, 50, 1230, false)).unwrap())
+        .collect();
+    let packed = Programs::pack(&programs);
+    let indices = minibatch::draw(3, 0, data.len(), 1000);
+    let edge_evals = packed.total_enabled_connections() as f64 * 6.0 * indices.len() as f64;
+    eprintln!(
+        "96 genomes, {:.0} enabled connections each on average, 6 weights, 1000 images: {:.3e} edge-evaluations",
+        packed.total_enabled_connections() as f64 / 96.0,
+        edge_evals
+    );
+    gpu.evaluate(&packed, &TRAINING_WEIGHTS, &indices[..64]).unwrap(); // warm-up
+    let mut cpu = CpuEvaluator::new(data.clone());
+    for (name, ev) in [("gpu", &mut gpu as &mut dyn Evaluator), ("cpu", &mut cpu as &mut dyn Evaluator)] {
+        let reps = 3;
+        let t = Instant::now();
+        for _ in 0..reps {
+            ev.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+        }
+        let s = t.elapsed().as_secs_f64() / reps as f64;
+        eprintln!(
+            "{name} ({}): {s:.3} s per generation, {:.3e} edge-evaluations/s",
+            ev.describe(),
+            edge_evals / s
+        );
+    }
+}
