@@ -278,7 +278,9 @@ impl<'a> Kernel<'a> {
     fn run_generic<const AVX2: bool>(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
         let n_ops = self.ops.len();
         let mut consts = vec![[0.0f32; LANES]; n_ops];
-        let mut values = vec![[0.0f32; LANES]; n_ops];
+        let n_w = weights.len();
+        let mut values = vec![[0.0f32; LANES]; n_ops * n_w];
+        let mut outputs = vec![[0.0f32; LANES]; self.n_outputs];
         let zero = [0.0f32; LANES];
         for (g, group) in groups.iter().enumerate() {
             // Weight-independent part of each op's sum: its bias and input sources.
@@ -287,19 +289,112 @@ impl<'a> Kernel<'a> {
                 let srcs = &self.edges[start..start + op.n_const as usize];
                 consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
             }
-            for (w, &weight) in weights.iter().enumerate() {
-                for (k, op) in self.ops.iter().enumerate() {
-                    let start = op.src_start as usize + op.n_const as usize;
-                    let srcs = &self.edges[start..start + op.n_hidden as usize];
-                    let mut acc = accumulate::<AVX2>(&consts[k], &values[..k], srcs, self.first_op_slot);
-                    finish_node::<AVX2>(&mut acc, weight, op.activation);
-                    values[k] = acc;
+            // Ops outer, weights inner: each edge index is read once for all weights, and the
+            // activation branch repeats for every weight, so it is predicted. `values` holds
+            // [op][weight] rows of lanes.
+            for (k, op) in self.ops.iter().enumerate() {
+                let start = op.src_start as usize + op.n_const as usize;
+                let srcs = &self.edges[start..start + op.n_hidden as usize];
+                let (done, rest) = values.split_at_mut(k * n_w);
+                let out = &mut rest[..n_w];
+                for w0 in (0..n_w).step_by(WEIGHT_BLOCK) {
+                    let w1 = (w0 + WEIGHT_BLOCK).min(n_w);
+                    accumulate_weights::<AVX2>(
+                        &consts[k],
+                        done,
+                        srcs,
+                        self.first_op_slot,
+                        n_w,
+                        w0,
+                        &mut out[w0..w1],
+                    );
                 }
-                let outputs = &values[n_ops - self.n_outputs..];
-                let lse = log_sum_exp(outputs);
-                sink(w, g, group, outputs, &lse);
+                for (acc, &weight) in out.iter_mut().zip(weights) {
+                    finish_node::<AVX2>(acc, weight, op.activation);
+                }
+            }
+            let first_output = n_ops - self.n_outputs;
+            for w in 0..n_w {
+                for (o, row) in outputs.iter_mut().enumerate() {
+                    *row = values[(first_output + o) * n_w + w];
+                }
+                let lse = log_sum_exp(&outputs);
+                sink(w, g, group, &outputs, &lse);
             }
         }
+    }
+}
+
+/// Weights summed together in the edge loop: 6 (the search's count) x 2 vectors of accumulators fit
+/// the 16 AVX registers.
+const WEIGHT_BLOCK: usize = 6;
+
+/// For the weights `w0 .. w0 + out.len()`: `init` plus, for every source slot `s`, the row of weight
+/// `w` of op `s - base` in `rows` (laid out [op][weight], `n_w` weights).
+#[inline(always)]
+fn accumulate_weights<const AVX2: bool>(
+    init: &Lanes,
+    rows: &[Lanes],
+    srcs: &[u32],
+    base: usize,
+    n_w: usize,
+    w0: usize,
+    out: &mut [Lanes],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: only instantiated with AVX2 = true inside `run_avx2`, which requires AVX2.
+        unsafe {
+            return match out.len() {
+                6 => accumulate_weights_avx2::<6>(init, rows, srcs, base, n_w, w0, out),
+                5 => accumulate_weights_avx2::<5>(init, rows, srcs, base, n_w, w0, out),
+                4 => accumulate_weights_avx2::<4>(init, rows, srcs, base, n_w, w0, out),
+                3 => accumulate_weights_avx2::<3>(init, rows, srcs, base, n_w, w0, out),
+                2 => accumulate_weights_avx2::<2>(init, rows, srcs, base, n_w, w0, out),
+                _ => accumulate_weights_avx2::<1>(init, rows, srcs, base, n_w, w0, out),
+            };
+        }
+    }
+    for acc in out.iter_mut() {
+        *acc = *init;
+    }
+    for &s in srcs {
+        let row = &rows[(s as usize - base) * n_w + w0..][..out.len()];
+        for (acc, x) in out.iter_mut().zip(row) {
+            for l in 0..LANES {
+                acc[l] += x[l];
+            }
+        }
+    }
+}
+
+/// [`accumulate_weights`] for `C` weights with 2 x C vector accumulators held in registers; the same
+/// additions in the same order as the portable loop.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn accumulate_weights_avx2<const C: usize>(
+    init: &Lanes,
+    rows: &[Lanes],
+    srcs: &[u32],
+    base: usize,
+    n_w: usize,
+    w0: usize,
+    out: &mut [Lanes],
+) {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps};
+    let lo = _mm256_loadu_ps(init.as_ptr());
+    let hi = _mm256_loadu_ps(init.as_ptr().add(8));
+    let mut acc = [(lo, hi); C];
+    for &s in srcs {
+        let row = &rows[(s as usize - base) * n_w + w0..][..C];
+        for (a, x) in acc.iter_mut().zip(row) {
+            a.0 = _mm256_add_ps(a.0, _mm256_loadu_ps(x.as_ptr()));
+            a.1 = _mm256_add_ps(a.1, _mm256_loadu_ps(x.as_ptr().add(8)));
+        }
+    }
+    for (a, o) in acc.iter().zip(out.iter_mut()) {
+        _mm256_storeu_ps(o.as_mut_ptr(), a.0);
+        _mm256_storeu_ps(o.as_mut_ptr().add(8), a.1);
     }
 }
 
