@@ -10,14 +10,18 @@ fn dominates(a: &[f64], b: &[f64]) -> bool {
 /// Within a front, indices are in ascending order.
 pub fn fronts(objectives: &[Vec<f64>]) -> Vec<Vec<usize>> {
     let n = objectives.len();
+    // One flat buffer: the n^2 / 2 comparisons below are the cost of ranking a large population.
+    let k = objectives.first().map_or(0, Vec::len);
+    let flat: Vec<f64> = objectives.iter().flat_map(|o| o.iter().copied()).collect();
+    let at = |i: usize| &flat[i * k..(i + 1) * k];
     let mut dominated_by_count = vec![0usize; n];
     let mut dominates_list: Vec<Vec<usize>> = vec![Vec::new(); n];
     for i in 0..n {
         for j in (i + 1)..n {
-            if dominates(&objectives[i], &objectives[j]) {
+            if dominates(at(i), at(j)) {
                 dominates_list[i].push(j);
                 dominated_by_count[j] += 1;
-            } else if dominates(&objectives[j], &objectives[i]) {
+            } else if dominates(at(j), at(i)) {
                 dominates_list[j].push(i);
                 dominated_by_count[i] += 1;
             }

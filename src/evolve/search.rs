@@ -244,15 +244,46 @@ impl Search {
             population.push(self.state.population[i].clone());
             programs.push(self.programs[i].clone());
         }
+        // Parents and per-child random seeds are drawn in order from the search's stream; the
+        // mutations then run in parallel, each child with its own stream and its own block of
+        // innovation numbers and node ids, so the result does not depend on the thread count.
         let rng = &mut self.state.rng;
-        for _ in 0..n_children {
-            let mut winner =
-                || (0..cfg.tournament).map(|_| rng.random_range(0..pool)).min().expect("tournament >= 1");
-            let (a, b) = (winner(), winner());
-            let parent = order[a.min(b)];
-            let mut child = self.state.population[parent].clone();
-            let (_, changed) =
-                mutation::mutate(&mut child, &cfg.mutation, &cfg.activations, &mut self.state.counters, rng);
+        let plans: Vec<(usize, u64)> = (0..n_children)
+            .map(|_| {
+                let mut winner =
+                    || (0..cfg.tournament).map(|_| rng.random_range(0..pool)).min().expect("tournament >= 1");
+                let (a, b) = (winner(), winner());
+                (order[a.min(b)], rng.random::<u64>())
+            })
+            .collect();
+        let base = self.state.counters;
+        let parents = &self.state.population;
+        let children: Vec<(Genome, bool)> = plans
+            .par_iter()
+            .enumerate()
+            .map(|(i, &(parent, seed))| {
+                let mut child = parents[parent].clone();
+                let mut counters = Counters {
+                    next_innovation: base.next_innovation + 2 * i as u64,
+                    next_node_id: base.next_node_id + i as u32,
+                };
+                let mut child_rng = ChaCha8Rng::seed_from_u64(seed);
+                let (_, changed) = mutation::mutate(
+                    &mut child,
+                    &cfg.mutation,
+                    &cfg.activations,
+                    &mut counters,
+                    &mut child_rng,
+                );
+                (child, changed)
+            })
+            .collect();
+        // Each mutation adds at most two genes and one node.
+        self.state.counters = Counters {
+            next_innovation: base.next_innovation + 2 * n_children as u64,
+            next_node_id: base.next_node_id + n_children as u32,
+        };
+        for ((child, changed), &(parent, _)) in children.into_iter().zip(&plans) {
             programs.push(if changed { None } else { self.programs[parent].clone() });
             population.push(child);
         }
