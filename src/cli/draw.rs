@@ -1,5 +1,5 @@
 use anyhow::Context;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use wann::genome::Genome;
 use wann::report::{dot, pictures, receptive};
 
@@ -8,36 +8,49 @@ use wann::report::{dot, pictures, receptive};
 pub struct Args {
     /// The network: JSON, or the reference's `.out`.
     genome: PathBuf,
+    #[command(flatten)]
+    pictures: PictureArgs,
+}
+
+/// The pictures that need no data, shared by `wann draw` and `wann eval`.
+#[derive(clap::Args, Default)]
+pub struct PictureArgs {
     /// Write a PNG of each output's receptive field over the 16x16 inputs.
     #[arg(long, value_name = "FILE.png")]
-    receptive: Option<PathBuf>,
+    pub receptive: Option<PathBuf>,
     /// Write a PNG drawing of the network.
     #[arg(long, value_name = "FILE.png")]
-    draw: Option<PathBuf>,
+    pub draw: Option<PathBuf>,
     /// Write the network as a Graphviz DOT file.
     #[arg(long, value_name = "FILE.dot")]
-    dot: Option<PathBuf>,
+    pub dot: Option<PathBuf>,
+}
+
+impl PictureArgs {
+    pub fn is_empty(&self) -> bool {
+        self.receptive.is_none() && self.draw.is_none() && self.dot.is_none()
+    }
+
+    /// Checks the file names before any work is done.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for (path, what) in [(&self.receptive, "--receptive"), (&self.draw, "--draw")] {
+            if let Some(p) = path {
+                super::eval::check_extension(p, "png", what)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.receptive.is_none() && args.draw.is_none() && args.dot.is_none() {
+    if args.pictures.is_empty() {
         anyhow::bail!("nothing to draw: give --receptive FILE.png, --draw FILE.png and/or --dot FILE.dot");
     }
-    for (path, what) in [(&args.receptive, "--receptive"), (&args.draw, "--draw")] {
-        if let Some(p) = path {
-            super::eval::check_extension(p, "png", what)?;
-        }
-    }
+    args.pictures.check()?;
     let genome = wann::genome::load(&args.genome, 256, 10)
         .with_context(|| format!("cannot load the network {}", args.genome.display()))?;
     let mut written = Vec::new();
-    write_pictures(
-        &genome,
-        args.receptive.as_deref(),
-        args.draw.as_deref(),
-        args.dot.as_deref(),
-        &mut written,
-    )?;
+    write_pictures(&genome, &args.pictures, &mut written)?;
     for p in written {
         eprintln!("wrote {}", p.display());
     }
@@ -47,21 +60,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Writes whichever of the data-free pictures are asked for, recording each path written.
 pub fn write_pictures(
     genome: &Genome,
-    receptive: Option<&Path>,
-    draw: Option<&Path>,
-    dot_path: Option<&Path>,
+    wanted: &PictureArgs,
     written: &mut Vec<PathBuf>,
 ) -> anyhow::Result<()> {
-    if let Some(p) = receptive {
+    if let Some(p) = &wanted.receptive {
         let fields = receptive::receptive_fields(genome)?;
         pictures::save_png(&pictures::receptive_picture(genome.n_inputs, &fields), p)?;
         written.push(p.to_path_buf());
     }
-    if let Some(p) = draw {
+    if let Some(p) = &wanted.draw {
         pictures::save_png(&pictures::network_picture(genome)?, p)?;
         written.push(p.to_path_buf());
     }
-    if let Some(p) = dot_path {
+    if let Some(p) = &wanted.dot {
         wann::fsutil::write_atomic(p, dot::to_dot(genome)?.as_bytes())?;
         written.push(p.to_path_buf());
     }

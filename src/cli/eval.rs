@@ -40,15 +40,8 @@ pub struct Args {
     /// Write a PNG heat map of accuracy by sweep weight for each digit.
     #[arg(long, value_name = "FILE.png")]
     heatmap: Option<PathBuf>,
-    /// Write a PNG of each output's receptive field over the 16x16 inputs.
-    #[arg(long, value_name = "FILE.png")]
-    receptive: Option<PathBuf>,
-    /// Write a PNG drawing of the network.
-    #[arg(long, value_name = "FILE.png")]
-    draw: Option<PathBuf>,
-    /// Write the network as a Graphviz DOT file.
-    #[arg(long, value_name = "FILE.dot")]
-    dot: Option<PathBuf>,
+    #[command(flatten)]
+    pictures: super::draw::PictureArgs,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -57,13 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(bad) = args.weights.iter().find(|w| !w.is_finite()) {
         anyhow::bail!("weight {bad} is not a finite number");
     }
-    for (path, what) in
-        [(&args.heatmap, "--heatmap"), (&args.receptive, "--receptive"), (&args.draw, "--draw")]
-    {
-        if let Some(p) = path {
-            check_extension(p, "png", what)?;
-        }
+    if let Some(p) = &args.heatmap {
+        check_extension(p, "png", "--heatmap")?;
     }
+    args.pictures.check()?;
     let genome = wann::genome::load(&args.genome, 256, 10)
         .with_context(|| format!("cannot load the network {}", args.genome.display()))?;
     let mut data = args.data.load(args.split)?;
@@ -89,13 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), p)?;
         written.push(p.clone());
     }
-    super::draw::write_pictures(
-        &genome,
-        args.receptive.as_deref(),
-        args.draw.as_deref(),
-        args.dot.as_deref(),
-        &mut written,
-    )?;
+    super::draw::write_pictures(&genome, &args.pictures, &mut written)?;
     let elapsed = started.elapsed().as_secs_f64();
     if args.json {
         // A struct rather than `json!`, which would widen every f32 weight to f64 (-0.10000000149...).
@@ -135,13 +119,12 @@ pub fn summarize_champion(
     wann::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
     pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), &dir.join("heatmap.png"))?;
     let mut written = Vec::new();
-    super::draw::write_pictures(
-        genome,
-        Some(&dir.join("receptive.png")),
-        Some(&dir.join("network.png")),
-        Some(&dir.join("network.dot")),
-        &mut written,
-    )?;
+    let wanted = super::draw::PictureArgs {
+        receptive: Some(dir.join("receptive.png")),
+        draw: Some(dir.join("network.png")),
+        dot: Some(dir.join("network.dot")),
+    };
+    super::draw::write_pictures(genome, &wanted, &mut written)?;
     eprintln!(
         "wrote report.json, heatmap.png, receptive.png, network.png and network.dot in {}",
         dir.display()
