@@ -112,21 +112,15 @@ fn sin_pi(x: f32) -> f32 {
     var r = reduce_period(x);
     r = select(r, 1.0f - r, r > 0.5f);
     r = select(r, -1.0f - r, r < -0.5f);
-    let a = abs(r);
     let t = r * PI;
     let t2 = t * t;
-    let s = t
+    let p = t
         * (1.0f
             + t2 * (-1.0f / 6.0f
                 + t2 * (1.0f / 120.0f
                     + t2 * (-1.0f / 5040.0f + t2 * (1.0f / 362880.0f + t2 * (-1.0f / 39916800.0f))))));
-    let u = (0.5f - a) * PI;
-    let u2 = u * u;
-    var c = 1.0f
-        + u2 * (-0.5f
-            + u2 * (1.0f / 24.0f + u2 * (-1.0f / 720.0f + u2 * (1.0f / 40320.0f + u2 * (-1.0f / 3628800.0f)))));
-    c = select(c, -c, r < 0.0f);
-    return select(s, c, a > 0.25f);
+    // |r| = 1/2 is exactly +-1 (the polynomial gives 0.99999994), as in fastmath.rs.
+    return select(p, select(1.0f, -1.0f, r < 0.0f), abs(r) == 0.5f);
 }
 
 fn cos_pi(x: f32) -> f32 {

@@ -40,11 +40,11 @@ unsafe fn round_even(x: V) -> V {
     _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x)
 }
 
-/// `if x > hi { hi } else { x }` then `if x < lo { lo } else { x }`.
+/// `if x > hi { hi } else { x }` then `if x < lo { lo } else { x }`: for numbers (no NaN exists
+/// here) exactly `min` then `max`, one instruction each.
 #[inline(always)]
 unsafe fn clamp(x: V, lo: f32, hi: f32) -> V {
-    let x = select(gt(x, splat(hi)), splat(hi), x);
-    select(lt(x, splat(lo)), splat(lo), x)
+    _mm256_max_ps(_mm256_min_ps(x, splat(hi)), splat(lo))
 }
 
 #[inline(always)]
@@ -92,18 +92,15 @@ pub unsafe fn sin_pi(x: V) -> V {
     let r = reduce_period(x);
     let r = select(gt(r, splat(0.5)), sub(splat(1.0), r), r);
     let r = select(lt(r, splat(-0.5)), sub(splat(-1.0), r), r);
-    let a = _mm256_andnot_ps(splat(-0.0), r);
     let t = mul(r, splat(std::f32::consts::PI));
     let t2 = mul(t, t);
-    let sin = mul(
+    let p = mul(
         t,
         horner(t2, &[1.0, -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362_880.0, -1.0 / 39_916_800.0]),
     );
-    let u = mul(sub(splat(0.5), a), splat(std::f32::consts::PI));
-    let u2 = mul(u, u);
-    let cos = horner(u2, &[1.0, -0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40_320.0, -1.0 / 3_628_800.0]);
-    let cos = select(lt(r, splat(0.0)), neg(cos), cos);
-    select(gt(a, splat(0.25)), cos, sin)
+    let half = _mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_andnot_ps(splat(-0.0), r), splat(0.5));
+    let unit = _mm256_or_ps(_mm256_and_ps(r, splat(-0.0)), splat(1.0)); // copysign(1, r)
+    select(half, unit, p)
 }
 
 #[inline(always)]
