@@ -241,6 +241,12 @@ fn score_group(acc: &mut PairStats, group: &Group, outputs: &[Lanes], lse: &Lane
     }
 }
 
+thread_local! {
+    /// Per-thread node values, kept between tasks: a champion-sized program at 6 weights needs
+    /// about 180 KB, which allocating and zeroing per task would cost as much as a tenth of the work.
+    static SCRATCH: std::cell::RefCell<Vec<Lanes>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Receives each (weight index, group index, group, output lanes, log-sum-exp lanes) as the kernel
 /// produces it.
 type Sink<'s> = dyn FnMut(usize, usize, &Group, &[Lanes], &Lanes) + 's;
@@ -260,26 +266,40 @@ impl<'a> Kernel<'a> {
 
     /// Runs every group at every weight; `sink(weight, group index, group, outputs)` sees the outputs.
     fn run(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { self.run_avx2(groups, weights, sink) };
-        }
-        self.run_generic::<false>(groups, weights, sink)
+        // The scratch is borrowed out here: a closure inside the AVX2 function would be compiled
+        // without AVX2 (closures do not inherit target features).
+        SCRATCH.with_borrow_mut(|scratch| {
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.run_avx2(groups, weights, sink, scratch) };
+            }
+            self.run_generic::<false>(groups, weights, sink, scratch)
+        })
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
-        self.run_generic::<true>(groups, weights, sink)
+    unsafe fn run_avx2(&self, groups: &[Group], weights: &[f32], sink: &mut Sink, scratch: &mut Vec<Lanes>) {
+        self.run_generic::<true>(groups, weights, sink, scratch)
     }
 
     #[inline(always)]
-    fn run_generic<const AVX2: bool>(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
+    fn run_generic<const AVX2: bool>(
+        &self,
+        groups: &[Group],
+        weights: &[f32],
+        sink: &mut Sink,
+        scratch: &mut Vec<Lanes>,
+    ) {
         let n_ops = self.ops.len();
-        let mut consts = vec![[0.0f32; LANES]; n_ops];
         let n_w = weights.len();
-        let mut values = vec![[0.0f32; LANES]; n_ops * n_w];
+        // Every element is written before it is read, so the thread's scratch is reused as it is.
+        let needed = n_ops * (1 + n_w);
+        if scratch.len() < needed {
+            scratch.resize(needed, [0.0; LANES]);
+        }
+        let (consts, values) = scratch[..needed].split_at_mut(n_ops);
         let mut outputs = vec![[0.0f32; LANES]; self.n_outputs];
         let zero = [0.0f32; LANES];
         for (g, group) in groups.iter().enumerate() {
