@@ -12,8 +12,10 @@ pub struct Args {
     /// Network sizes: start (~130 connections), mid (~800), champion (~1850 connections, ~400 hidden).
     #[arg(long, value_delimiter = ',', default_value = "start,mid,champion")]
     sizes: Vec<String>,
+    /// Networks per generation workload.
     #[arg(long, default_value_t = 960)]
     population: usize,
+    /// Images per generation workload.
     #[arg(long, default_value_t = 1000)]
     minibatch: usize,
     /// Images of the test-set workload.
@@ -22,8 +24,10 @@ pub struct Args {
     /// Timed repetitions per workload (after the warm-up).
     #[arg(long, default_value_t = 5)]
     repetitions: usize,
+    /// Untimed runs before the timed ones.
     #[arg(long, default_value_t = 1)]
     warmup: usize,
+    /// Seed of the benchmark networks and minibatch.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Print the results as JSON.

@@ -20,18 +20,22 @@ pub struct Args {
     /// A JSON file of settings (any subset of the fields in a run's config.json); replaces --preset.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Networks per generation (paper: 960).
     #[arg(long)]
     population: Option<usize>,
+    /// Generations to run (paper: 4096).
     #[arg(long)]
     generations: Option<u64>,
     /// Training images per generation.
     #[arg(long)]
     minibatch: Option<usize>,
+    /// Seed of every random choice: the same seed gives the same search (bit for bit on the CPU).
     #[arg(long)]
     seed: Option<u64>,
     /// Use only the first N training images.
     #[arg(long, value_name = "N")]
     train_limit: Option<usize>,
+    /// Write a checkpoint every N generations (also on Ctrl-C and at the end).
     #[arg(long, value_name = "N")]
     checkpoint_every: Option<u64>,
     /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
