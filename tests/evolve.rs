@@ -237,3 +237,16 @@ fn a_short_search_on_mnist_improves_fitness() {
         last.median_mean
     );
 }
+
+#[test]
+fn the_search_does_not_depend_on_the_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut s = Search::new(small_config(5, 5), 256, 10).unwrap();
+            run_generations(&mut s, 5, 5);
+            s.state
+        })
+    };
+    assert_eq!(run(1), run(2));
+}
