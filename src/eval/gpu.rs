@@ -1053,22 +1053,7 @@ impl GpuEvaluator {
             let why = on_cpu[0].1.clone();
             self.say_cpu_fallback(&why);
             let on_cpu: Vec<usize> = on_cpu.iter().map(|x| x.0).collect();
-            let mut sub = Programs {
-                n_inputs: programs.n_inputs,
-                n_outputs: programs.n_outputs,
-                ..Programs::default()
-            };
-            for &i in &on_cpu {
-                let h = programs.headers[i];
-                sub.headers.push(ProgramHeader {
-                    op_start: sub.ops.len() as u32,
-                    edge_start: sub.edges.len() as u32,
-                    ..h
-                });
-                sub.ops.extend_from_slice(programs.ops_of(i));
-                sub.edges.extend_from_slice(programs.edges_of(i));
-                sub.enabled_connections.push(programs.enabled_connections[i]);
-            }
+            let sub = programs.subset(&on_cpu);
             let r = self.cpu.evaluate(&sub, weights, indices)?;
             for (k, &i) in on_cpu.iter().enumerate() {
                 stats[i * n_w..(i + 1) * n_w].copy_from_slice(&r.stats[k * n_w..(k + 1) * n_w]);
@@ -1079,21 +1064,12 @@ impl GpuEvaluator {
         }
         let pass_len = self.pass_examples(n_w)?;
         let groups = self.group_programs(programs, &on_gpu, pass_len.min(indices.len()), n_w);
+        // Each group's programs are packed once, not once per chunk of examples.
+        let packed: Vec<Programs> = groups.iter().map(|g| programs.subset(g)).collect();
         for chunk in indices.chunks(pass_len) {
             let pass = Pass::new(chunk.len());
             let mut gathered = false;
-            for group in &groups {
-                let (mut headers, mut ops, mut edges) = (Vec::new(), Vec::new(), Vec::new());
-                for &i in group {
-                    let h = programs.headers[i];
-                    headers.push(ProgramHeader {
-                        op_start: ops.len() as u32,
-                        edge_start: edges.len() as u32,
-                        ..h
-                    });
-                    ops.extend_from_slice(programs.ops_of(i));
-                    edges.extend_from_slice(programs.edges_of(i));
-                }
+            for (group, sub) in groups.iter().zip(&packed) {
                 let n_p = group.len();
                 let base = self.base_params(pass, n_w, n_p);
                 let mut steps = Vec::new();
@@ -1109,8 +1085,8 @@ impl GpuEvaluator {
                     params: n_params,
                     pass,
                     programs: n_p,
-                    ops: ops.len(),
-                    edges: edges.len(),
+                    ops: sub.ops.len(),
+                    edges: sub.edges.len(),
                     weights: n_w,
                     outputs: 0,
                     readback: results,
@@ -1120,7 +1096,7 @@ impl GpuEvaluator {
                     self.upload_pass(chunk, pass);
                     gathered = true;
                 }
-                self.upload_programs(&headers, &ops, &edges, weights);
+                self.upload_programs(&sub.headers, &sub.ops, &sub.edges, weights);
                 let bytes = self.run("GPU evaluation", &steps, &[(Target::Results, results)])?;
                 let partials: &[Partial] = bytemuck::try_cast_slice(&bytes)
                     .map_err(|e| gpu_err("GPU evaluation: malformed results", e))?;

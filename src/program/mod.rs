@@ -210,6 +210,22 @@ impl Programs {
         out
     }
 
+    /// The programs at `which`, in that order, repacked into buffers of their own.
+    pub fn subset(&self, which: &[usize]) -> Programs {
+        let mut out = Programs { n_inputs: self.n_inputs, n_outputs: self.n_outputs, ..Programs::default() };
+        for &i in which {
+            out.headers.push(ProgramHeader {
+                op_start: out.ops.len() as u32,
+                edge_start: out.edges.len() as u32,
+                ..self.headers[i]
+            });
+            out.ops.extend_from_slice(self.ops_of(i));
+            out.edges.extend_from_slice(self.edges_of(i));
+            out.enabled_connections.push(self.enabled_connections[i]);
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.headers.len()
     }
