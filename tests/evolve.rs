@@ -250,3 +250,42 @@ fn the_search_does_not_depend_on_the_thread_count() {
     };
     assert_eq!(run(1), run(2));
 }
+
+#[test]
+fn a_whole_set_check_makes_the_champion_fitness_its_training_set_fitness() {
+    // With the check covering the whole (3000-image) set, the champion's recorded fitness is its mean
+    // over the weights of minus the mean cross-entropy on every image: recompute that with the f64
+    // reference evaluator from the genome alone.
+    let data = Arc::new((*common::mnist_test()).clone().truncated(3000));
+    let mut t = Classification::new(Box::new(CpuEvaluator::new(data.clone())), data.clone(), 200, 4)
+        .with_check(data.len());
+    let mut search = Search::new(small_config(4, 6), 256, 10).unwrap();
+    let mut previous = f64::NEG_INFINITY;
+    for _ in 0..6 {
+        let s = search.step(&mut t).unwrap();
+        assert!(s.champion_fitness >= previous, "the champion only ever improves");
+        previous = s.champion_fitness;
+    }
+    let champion = search.state.champion.as_ref().unwrap();
+    let weights = &search.state.config.weights;
+    let all: Vec<u32> = (0..data.len() as u32).collect();
+    let stats = wann::eval::reference::evaluate(&champion.genome, weights, &data, &all).unwrap();
+    let want = stats.iter().map(|s| -s.ce_sum / all.len() as f64).sum::<f64>() / weights.len() as f64;
+    assert!((champion.fitness - want).abs() < 1e-4 * want.abs(), "{} vs {want}", champion.fitness);
+}
+
+#[test]
+fn a_reference_semantics_search_does_not_depend_on_the_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let config = SearchConfig { semantics: wann::genome::Semantics::Reference, ..small_config(6, 6) };
+            let mut s = Search::new(config, 256, 10).unwrap();
+            run_generations(&mut s, 6, 6);
+            s.state
+        })
+    };
+    let one = run(1);
+    assert!(one.population.iter().all(|g| g.semantics == wann::genome::Semantics::Reference));
+    assert_eq!(one, run(2));
+}

@@ -18,11 +18,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let genome = wann::genome::load(&args.input, args.inputs, args.outputs)?;
     wann::genome::save(&genome, &args.output)?;
     eprintln!(
-        "wrote {} ({} hidden nodes, {} enabled of {} connections)",
+        "wrote {} ({} hidden nodes, {} connections from {} genes, {} semantics)",
         args.output.display(),
         genome.hidden.len(),
-        genome.enabled_connections(),
-        genome.conns.len()
+        genome.expressed_connections(),
+        genome.conns.len(),
+        genome.semantics
     );
     Ok(())
 }

@@ -146,8 +146,8 @@ fn pct(x: f64) -> String {
 fn print_tables(genome: &Path, split: Split, r: &Report) {
     let n = &r.network;
     println!(
-        "{}: {} nodes ({} hidden, {} of them reach an output, {} layers), {} enabled connections \
-         ({} genes), {} of 256 inputs used",
+        "{}: {} nodes ({} hidden, {} of them reach an output, {} layers), {} connections \
+         ({} genes, {} semantics), {} of 256 inputs used",
         genome.display(),
         n.nodes,
         n.hidden_nodes,
@@ -155,6 +155,7 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
         n.hidden_layers,
         n.enabled_connections,
         n.connection_genes,
+        n.semantics,
         n.inputs_used
     );
     println!("MNIST {split}, {} images; {}", r.examples, r.evaluator);

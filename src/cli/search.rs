@@ -11,6 +11,8 @@ use wann::evolve::config::{Preset, SearchConfig};
 use wann::evolve::run::{self, Outcome, Progress};
 use wann::evolve::search::{GenerationStats, Search};
 use wann::evolve::task::Classification;
+use wann::genome::Semantics;
+use wann::program::Programs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,6 +37,14 @@ pub struct Args {
     /// Use only the first N training images.
     #[arg(long, value_name = "N")]
     train_limit: Option<usize>,
+    /// How genomes are expressed and ranked: as the reference code ran (disabled hidden->hidden
+    /// connections stay active, its crowding scale) or as the paper's text reads (neat). Presets: reference.
+    #[arg(long, value_enum)]
+    semantics: Option<Semantics>,
+    /// Training images a candidate champion is re-checked on before it replaces the champion
+    /// (default: all of them).
+    #[arg(long, value_name = "N")]
+    champion_check: Option<usize>,
     /// Write a checkpoint every N generations (also on Ctrl-C and at the end).
     #[arg(long, value_name = "N")]
     checkpoint_every: Option<u64>,
@@ -84,6 +94,8 @@ fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
     c.minibatch = args.minibatch.unwrap_or(c.minibatch);
     c.seed = args.seed.unwrap_or(c.seed);
     c.train_limit = args.train_limit.unwrap_or(c.train_limit);
+    c.semantics = args.semantics.unwrap_or(c.semantics);
+    c.champion_check = args.champion_check.unwrap_or(c.champion_check);
     c.checkpoint_every = args.checkpoint_every.unwrap_or(c.checkpoint_every);
     c.backend = args.backend.unwrap_or(c.backend);
     c.validate()?;
@@ -113,19 +125,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train = train.truncated(cfg.train_limit);
     }
     let (evaluator, chosen) = backend::open(cfg.backend, Arc::new(train.clone()))?;
-    let mut task = Classification::new(evaluator, Arc::new(train), cfg.minibatch, cfg.seed);
+    let mut task = Classification::new(evaluator, Arc::new(train), cfg.minibatch, cfg.seed)
+        .with_check(cfg.champion_check);
     let (culled, elites, children) = cfg.selection_counts();
     if !args.quiet {
         eprintln!("{chosen}");
         eprintln!(
             "run directory {}: population {} ({culled} culled, {elites} elites, {children} children per generation), \
-             generations {}..{}, minibatch {}, seed {}",
+             generations {}..{}, minibatch {}, seed {}, {} semantics",
             dir.display(),
             cfg.population,
             search.state.generation,
             cfg.generations,
             cfg.minibatch,
-            cfg.seed
+            cfg.seed,
+            cfg.semantics
         );
     }
     let mut progress: Box<dyn Progress> = if args.quiet {
@@ -149,17 +163,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Outcome::Completed => {
             let champion = search.state.champion.as_ref().expect("a completed run has a champion");
             println!(
-                "champion (generation {}): {} enabled connections, {} hidden nodes, fitness {:.4}; saved as {} and {}",
+                "champion (generation {}, {} semantics): {} connections, {} hidden nodes, fitness {:.4} on its check \
+                 sample; saved as {} and {}",
                 champion.generation,
-                champion.genome.enabled_connections(),
+                champion.genome.semantics,
+                champion.genome.expressed_connections(),
                 champion.genome.hidden.len(),
                 champion.fitness,
                 dir.join(run::CHAMPION_JSON).display(),
                 dir.join(run::CHAMPION_OUT).display()
             );
+            print_training_accuracy(&mut task, &champion.genome, &cfg.weights)?;
             super::eval::summarize_champion(&champion.genome, &args.data, cfg.backend, &dir)
         }
     }
+}
+
+/// The champion on every training image the search used, at each training weight.
+fn print_training_accuracy(
+    task: &mut Classification,
+    genome: &wann::genome::Genome,
+    weights: &[f32],
+) -> anyhow::Result<()> {
+    let program = wann::program::compile(genome)?;
+    let ev = task.whole_set(&Programs::pack([&program]), weights)?;
+    let acc: Vec<f64> = (0..weights.len()).map(|w| ev.accuracy(0, w)).collect();
+    let per_weight: Vec<String> =
+        weights.iter().zip(&acc).map(|(w, a)| format!("{w}: {:.2}%", 100.0 * a)).collect();
+    println!(
+        "champion on the whole training set ({} images): mean accuracy {:.2}% over the weights ({})",
+        ev.n_examples,
+        100.0 * acc.iter().sum::<f64>() / acc.len() as f64,
+        per_weight.join(", ")
+    );
+    Ok(())
 }
 
 struct Silent;

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::genome::Genome;
 use std::collections::HashMap;
 
-/// A genome prepared for repeated evaluation: execution order and incoming enabled sources.
+/// A genome prepared for repeated evaluation: execution order and incoming expressed sources.
 pub struct ReferenceNet {
     genome: Genome,
     order: Vec<u32>,
@@ -19,7 +19,7 @@ impl ReferenceNet {
         genome.validate()?;
         let order: Vec<u32> = genome.execution_order()?.into_iter().chain(genome.output_ids()).collect();
         let mut incoming: HashMap<u32, Vec<u32>> = HashMap::new();
-        for c in genome.conns.iter().filter(|c| c.enabled) {
+        for c in genome.expressed_conns() {
             incoming.entry(c.dst).or_default().push(c.src);
         }
         Ok(ReferenceNet { genome: genome.clone(), order, incoming })

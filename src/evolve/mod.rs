@@ -1,5 +1,5 @@
-//! Evolution: the search of `../shared/WANN.md` over any [`task::Task`], its ranking, selection and
-//! mutation, and the run directory (log, champion, checkpoints) around it.
+//! Evolution: the WANN search (METHOD.md at the repository root) over any [`task::Task`], its
+//! ranking, selection and mutation, and the run directory (log, champion, checkpoints) around it.
 
 pub mod config;
 pub mod mutation;

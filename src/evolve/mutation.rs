@@ -1,6 +1,10 @@
 //! The four topological mutations of the reference (`wann_src/ind.py`, `topoMutate`): add connection,
 //! add node, re-enable a connection, change an activation. Exactly one is chosen by roulette per
 //! child; one that is impossible leaves the child unchanged.
+//!
+//! Mutations act on genes; their effect on the network follows the genome's semantics through
+//! [`Genome::expresses`]. Under reference semantics a split hidden->hidden connection stays active
+//! beside its detour, and enabling a disabled hidden->hidden gene changes no connection.
 
 use crate::genome::{Activation, ConnGene, Genome, HiddenNode, NodeKind};
 use rand::seq::SliceRandom;
@@ -92,7 +96,7 @@ pub fn mutate(
     (m, changed)
 }
 
-/// Layer of every node: bias and inputs 0; a hidden node 1 + the longest path to it over enabled
+/// Layer of every node: bias and inputs 0; a hidden node 1 + the longest path to it over expressed
 /// hidden -> hidden connections; outputs one above the highest hidden layer.
 pub fn layers(genome: &Genome) -> HashMap<u32, u32> {
     let mut layer: HashMap<u32, u32> = HashMap::default();
@@ -102,7 +106,7 @@ pub fn layers(genome: &Genome) -> HashMap<u32, u32> {
     let order = genome.execution_order().expect("search genomes are acyclic");
     let hidden: HashSet<u32> = genome.hidden.iter().map(|h| h.id).collect();
     let mut preds: HashMap<u32, Vec<u32>> = HashMap::default();
-    for c in genome.conns.iter().filter(|c| c.enabled && hidden.contains(&c.src) && hidden.contains(&c.dst)) {
+    for c in genome.expressed_conns().filter(|c| hidden.contains(&c.src) && hidden.contains(&c.dst)) {
         preds.entry(c.dst).or_default().push(c.src);
     }
     let mut top = 0;
@@ -142,8 +146,9 @@ pub fn add_connection(genome: &mut Genome, counters: &mut Counters, rng: &mut im
     false
 }
 
-/// Splits a random enabled connection s -> d: disables it and adds node n (random activation from the
-/// pool) with enabled s -> n and n -> d.
+/// Splits a random enabled gene s -> d: disables it and adds node n (random activation from the
+/// pool) with enabled s -> n and n -> d. The choice is among enabled genes in both semantics, as in
+/// the reference; under reference semantics a split hidden -> hidden gene keeps running.
 pub fn add_node(
     genome: &mut Genome,
     pool: &[Activation],
@@ -165,8 +170,9 @@ pub fn add_node(
     true
 }
 
-/// Re-enables a random disabled connection. If that one would close a cycle through the enabled
-/// connections (possible only between hidden nodes) the mutation is impossible: nothing changes.
+/// Re-enables a random disabled gene. If that one would close a cycle through the expressed
+/// connections (possible only between hidden nodes, and never under reference semantics, where such
+/// a gene already runs) the mutation is impossible: nothing changes.
 pub fn enable_connection(genome: &mut Genome, rng: &mut impl Rng) -> bool {
     let disabled: Vec<usize> = (0..genome.conns.len()).filter(|&i| !genome.conns[i].enabled).collect();
     if disabled.is_empty() {
@@ -181,10 +187,10 @@ pub fn enable_connection(genome: &mut Genome, rng: &mut impl Rng) -> bool {
     true
 }
 
-/// Whether `to` can be reached from `from` over enabled connections.
+/// Whether `to` can be reached from `from` over expressed connections.
 fn reaches(genome: &Genome, from: u32, to: u32) -> bool {
     let mut succ: HashMap<u32, Vec<u32>> = HashMap::default();
-    for c in genome.conns.iter().filter(|c| c.enabled) {
+    for c in genome.expressed_conns() {
         succ.entry(c.src).or_default().push(c.dst);
     }
     let mut seen = HashSet::default();

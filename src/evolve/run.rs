@@ -7,7 +7,7 @@ use super::search::{Champion, GenerationStats, Search, SearchState};
 use super::task::Task;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
-use crate::genome::{Activation, ConnGene, Genome, HiddenNode};
+use crate::genome::{Activation, ConnGene, Genome, HiddenNode, Semantics};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -50,7 +50,8 @@ impl From<&Genome> for CompactGenome {
 }
 
 impl CompactGenome {
-    fn into_genome(self) -> std::result::Result<Genome, String> {
+    /// The genome, read under the run's semantics (genomes in a checkpoint share the config's).
+    fn into_genome(self, semantics: Semantics) -> std::result::Result<Genome, String> {
         let hidden = self
             .hidden
             .into_iter()
@@ -61,7 +62,7 @@ impl CompactGenome {
             .into_iter()
             .map(|(innovation, src, dst, e)| ConnGene { innovation, src, dst, enabled: e != 0 })
             .collect();
-        let g = Genome { n_inputs: self.inputs, n_outputs: self.outputs, hidden, conns };
+        let g = Genome { n_inputs: self.inputs, n_outputs: self.outputs, hidden, conns, semantics };
         g.validate().map_err(|e| e.to_string())?;
         Ok(g)
     }
@@ -125,15 +126,17 @@ pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
             file.config.population
         )));
     }
+    // A checkpoint written before semantics existed has a config without it: `neat`, as it ran.
+    let semantics = file.config.semantics;
     let population = file
         .population
         .into_iter()
         .enumerate()
-        .map(|(i, g)| g.into_genome().map_err(|e| corrupt(format!("genome {i}: {e}"))))
+        .map(|(i, g)| g.into_genome(semantics).map_err(|e| corrupt(format!("genome {i}: {e}"))))
         .collect::<Result<Vec<_>>>()?;
     let champion = match file.champion {
         Some((g, fitness, generation)) => Some(Champion {
-            genome: g.into_genome().map_err(|e| corrupt(format!("champion: {e}")))?,
+            genome: g.into_genome(semantics).map_err(|e| corrupt(format!("champion: {e}")))?,
             fitness,
             generation,
         }),

@@ -1,6 +1,6 @@
-//! The search loop of `../shared/WANN.md`: evaluate everyone at every weight on the generation's
-//! minibatch, track the champion, rank with NSGA-II (objective pair switched at random), then cull,
-//! keep elites and breed mutated children by tournament.
+//! The search loop (METHOD.md): evaluate everyone at every weight on the generation's minibatch,
+//! track the champion, rank with NSGA-II (objective pair switched at random), then cull, keep elites
+//! and breed mutated children by tournament. Every genome carries the config's semantics.
 
 use super::config::SearchConfig;
 use super::mutation::{self, Counters};
@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The best network found so far, by mean fitness re-checked on a fresh sample.
+/// The best network found so far, by mean fitness re-checked on the task's check sample.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Champion {
     pub genome: Genome,
-    /// Mean fitness over the weights on the fresh check sample (what later candidates must beat).
+    /// Mean fitness over the weights on the check sample (what later candidates must beat).
     pub fitness: f64,
     pub generation: u64,
 }
@@ -89,7 +89,7 @@ impl Search {
     pub fn new(config: SearchConfig, n_inputs: u32, n_outputs: u32) -> Result<Search> {
         config.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let template = Genome::empty(n_inputs, n_outputs);
+        let template = Genome::empty(n_inputs, n_outputs).with_semantics(config.semantics);
         let population: Vec<Genome> = (0..config.population)
             .map(|_| {
                 let mut g = template.clone();
@@ -163,11 +163,12 @@ impl Search {
         let mean: Vec<f64> = fit.chunks(n_w).map(|f| f.iter().sum::<f64>() / n_w as f64).collect();
         let max: Vec<f64> =
             fit.chunks(n_w).map(|f| f.iter().copied().fold(f64::NEG_INFINITY, f64::max)).collect();
-        let conns: Vec<usize> = self.state.population.iter().map(Genome::enabled_connections).collect();
+        let conns: Vec<usize> = self.state.population.iter().map(Genome::expressed_connections).collect();
         let edge_evaluations = packed.total_enabled_connections() * n_w as u64 * task.cases_per_evaluation();
 
-        // Champion: the generation's best by mean fitness, accepted only if it also beats the
-        // champion on a fresh sample (the reference's guard against lucky minibatches).
+        // Champion: the generation's best by mean fitness is a candidate when it beats the champion
+        // on the minibatch; it replaces the champion only if it also beats it on the task's check
+        // sample (a guard against lucky minibatches, sturdier than the reference's).
         let best = (0..mean.len())
             .max_by(|&a, &b| mean[a].total_cmp(&mean[b]).then(b.cmp(&a)))
             .expect("population is not empty");
@@ -201,7 +202,7 @@ impl Search {
                 Objectives::MeanAndMax => vec![mean[i], max[i]],
             })
             .collect();
-        let rank = nsga::rank(&objs);
+        let rank = nsga::rank_with(&objs, cfg.semantics);
         let stats_nodes: Vec<usize> = self.state.population.iter().map(Genome::node_count).collect();
         let (population, programs) = self.breed(&rank);
         self.state.population = population;
@@ -216,7 +217,7 @@ impl Search {
             median_mean: median_f64(&mean),
             best_max: max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             champion_fitness: champion.fitness,
-            champion_connections: champion.genome.enabled_connections(),
+            champion_connections: champion.genome.expressed_connections(),
             champion_nodes: champion.genome.node_count(),
             median_connections: median_usize(&conns),
             median_nodes: median_usize(&stats_nodes),

@@ -3,7 +3,7 @@
 
 use crate::data::{minibatch, Dataset};
 use crate::error::Result;
-use crate::eval::Evaluator;
+use crate::eval::{Evaluation, Evaluator};
 use crate::program::Programs;
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub enum Sample {
     /// The sample every individual of generation `g` is judged on.
     Generation(u64),
-    /// A fresh sample to re-check a new champion found in generation `g` (not seen in training).
+    /// The sample a candidate champion found in generation `g` is re-checked on.
     Check(u64),
 }
 
@@ -28,24 +28,42 @@ pub trait Task {
 }
 
 /// Classification: fitness is minus the mean cross-entropy over a minibatch drawn without replacement.
+/// A candidate champion is re-checked on `check` images drawn the same way from a separate stream, or
+/// on the whole set when `check` covers it (the search's default): then every candidate and the
+/// champion are judged on the same images.
 pub struct Classification {
     evaluator: Box<dyn Evaluator + Send>,
     data: Arc<Dataset>,
     batch: usize,
+    check: usize,
     seed: u64,
 }
 
 impl Classification {
+    /// Minibatches of `batch` images; candidate champions re-checked on one more fresh minibatch
+    /// unless [`with_check`](Self::with_check) says otherwise (the search sets its config's size).
     pub fn new(evaluator: Box<dyn Evaluator + Send>, data: Arc<Dataset>, batch: usize, seed: u64) -> Self {
-        Classification { evaluator, data, batch, seed }
+        Classification { evaluator, data, batch, check: batch, seed }
+    }
+
+    /// Re-checks candidate champions on `images` images (all of them if the set is not larger).
+    pub fn with_check(mut self, images: usize) -> Self {
+        self.check = images;
+        self
     }
 
     fn indices(&self, sample: Sample) -> Vec<u32> {
         let n = self.data.len();
         match sample {
             Sample::Generation(g) => minibatch::draw(self.seed, 2 * g, n, self.batch),
-            Sample::Check(g) => minibatch::draw(self.seed, 2 * g + 1, n, self.batch),
+            Sample::Check(g) => minibatch::draw(self.seed, 2 * g + 1, n, self.check),
         }
+    }
+
+    /// Every (program, weight) pair over the whole dataset: the champion's training-set accuracy.
+    pub fn whole_set(&mut self, programs: &Programs, weights: &[f32]) -> Result<Evaluation> {
+        let all: Vec<u32> = (0..self.data.len() as u32).collect();
+        self.evaluator.evaluate(programs, weights, &all)
     }
 }
 

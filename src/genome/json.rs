@@ -1,13 +1,14 @@
 //! The genome's own file format: versioned JSON.
 //!
 //! ```json
-//! { "format": "wann-genome", "version": 1, "inputs": 256, "outputs": 10,
+//! { "format": "wann-genome", "version": 1, "semantics": "neat", "inputs": 256, "outputs": 10,
 //!   "hidden": [ { "id": 267, "activation": 5 } ],
 //!   "connections": [ { "innovation": 0, "src": 0, "dst": 257, "enabled": true } ] }
 //! ```
-//! Activations are the reference's ids (1 linear ... 11 square).
+//! Activations are the reference's ids (1 linear ... 11 square). `semantics` (`neat` or `reference`)
+//! says how the genes are expressed; files written before it existed have none and mean `neat`.
 
-use super::{ConnGene, Genome, HiddenNode};
+use super::{ConnGene, Genome, HiddenNode, Semantics};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -20,6 +21,8 @@ pub const VERSION: u32 = 1;
 struct GenomeFile {
     format: String,
     version: u32,
+    #[serde(default)]
+    semantics: Semantics,
     inputs: u32,
     outputs: u32,
     hidden: Vec<HiddenNode>,
@@ -30,6 +33,7 @@ pub fn to_string(genome: &Genome) -> String {
     let file = GenomeFile {
         format: FORMAT.into(),
         version: VERSION,
+        semantics: genome.semantics,
         inputs: genome.n_inputs,
         outputs: genome.n_outputs,
         hidden: genome.hidden.clone(),
@@ -56,6 +60,7 @@ pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
         n_outputs: file.outputs,
         hidden: file.hidden,
         conns: file.connections,
+        semantics: file.semantics,
     };
     genome.validate().map_err(|e| Error::format(path, e.to_string()))?;
     Ok(genome)

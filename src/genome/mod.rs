@@ -4,12 +4,17 @@
 //! Node ids follow the reference's order: bias is 0, inputs are `1..=n_inputs`, outputs come next, and
 //! hidden nodes have any larger ids, kept in creation order. Only hidden nodes carry a free activation:
 //! inputs have none and outputs are linear.
+//!
+//! Which genes run as connections depends on the genome's [`Semantics`]; [`Genome::expresses`] is the
+//! one place that decides, and everything that builds or measures the network asks it.
 
 pub mod activation;
 pub mod json;
 pub mod out_format;
+pub mod semantics;
 
 pub use activation::Activation;
+pub use semantics::Semantics;
 
 use crate::error::{Error, Result};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -47,12 +52,21 @@ pub struct Genome {
     pub hidden: Vec<HiddenNode>,
     /// Connection genes, disabled ones included.
     pub conns: Vec<ConnGene>,
+    /// How the genes are expressed; absent in older files and checkpoints, which meant `Neat`.
+    #[serde(default)]
+    pub semantics: Semantics,
 }
 
 impl Genome {
     /// A network with bias, inputs and outputs and no connections.
     pub fn empty(n_inputs: u32, n_outputs: u32) -> Genome {
-        Genome { n_inputs, n_outputs, hidden: Vec::new(), conns: Vec::new() }
+        Genome { n_inputs, n_outputs, hidden: Vec::new(), conns: Vec::new(), semantics: Semantics::Neat }
+    }
+
+    /// The same genes read under `semantics`.
+    pub fn with_semantics(mut self, semantics: Semantics) -> Genome {
+        self.semantics = semantics;
+        self
     }
 
     pub fn first_output_id(&self) -> u32 {
@@ -88,8 +102,29 @@ impl Genome {
         }
     }
 
+    /// Genes whose enabled flag is set (not the same as the connections that run: see
+    /// [`expressed_connections`](Self::expressed_connections)).
     pub fn enabled_connections(&self) -> usize {
         self.conns.iter().filter(|c| c.enabled).count()
+    }
+
+    /// Whether gene `c` is a connection of the network as it runs: enabled, or, under
+    /// [`Semantics::Reference`], disabled between two hidden nodes.
+    pub fn expresses(&self, c: &ConnGene) -> bool {
+        c.enabled
+            || (self.semantics == Semantics::Reference
+                && c.src >= self.fixed_node_count()
+                && c.dst >= self.fixed_node_count())
+    }
+
+    /// The genes that run as connections, in gene order.
+    pub fn expressed_conns(&self) -> impl Iterator<Item = &ConnGene> + '_ {
+        self.conns.iter().filter(|c| self.expresses(c))
+    }
+
+    /// Connections of the network as it runs: the search's complexity objective.
+    pub fn expressed_connections(&self) -> usize {
+        self.expressed_conns().count()
     }
 
     /// All nodes: bias, inputs, outputs and hidden.
@@ -161,14 +196,14 @@ impl Genome {
         self.execution_order().map(|_| ())
     }
 
-    /// Hidden node ids in a topological order of the enabled connections, or an error naming a node on
-    /// a cycle. Kahn's algorithm always taking the earliest-created ready node: when creation order is
+    /// Hidden node ids in a topological order of the expressed connections, or an error naming a node
+    /// on a cycle. Kahn's algorithm always taking the earliest-created ready node: when creation order is
     /// already topological (as in a `.out` file) it is kept exactly. Outputs, being sinks, come after.
     pub fn execution_order(&self) -> Result<Vec<u32>> {
         let index: HashMap<u32, usize> = self.hidden.iter().enumerate().map(|(i, h)| (h.id, i)).collect();
         let mut indegree = vec![0usize; self.hidden.len()];
         let mut successors: Vec<Vec<usize>> = vec![Vec::new(); self.hidden.len()];
-        for c in self.conns.iter().filter(|c| c.enabled) {
+        for c in self.expressed_conns() {
             if let (Some(&s), Some(&d)) = (index.get(&c.src), index.get(&c.dst)) {
                 indegree[d] += 1;
                 successors[s].push(d);
@@ -189,7 +224,8 @@ impl Genome {
         if order.len() < self.hidden.len() {
             let stuck = (0..self.hidden.len()).find(|&i| indegree[i] > 0).unwrap_or(0);
             return Err(Error::Genome(format!(
-                "the enabled connections form a cycle through hidden node {}",
+                "the {} connections form a cycle through hidden node {}",
+                if self.semantics == Semantics::Reference { "expressed" } else { "enabled" },
                 self.hidden[stuck].id
             )));
         }

@@ -3,6 +3,10 @@
 //! hidden in topological order, outputs), row = source, column = destination: `0` none, `nan` disabled,
 //! anything else enabled. The last column is each node's activation id.
 //!
+//! The matrix is the network as expressed: under reference semantics a disabled hidden->hidden gene
+//! is written as an active `1`, as the reference's own files show it. Reading a file therefore needs
+//! no semantics: every cell means what it says, and the genome comes back as `neat`.
+//!
 //! The file carries no innovation numbers: on import they are assigned in row-major order. Input and
 //! output counts are not in the file either; the caller passes the task's.
 
@@ -30,7 +34,7 @@ pub fn to_string(genome: &Genome) -> Result<String> {
     let n = order.len();
     let mut matrix = vec![0.0f64; n * n];
     for c in &genome.conns {
-        matrix[position[&c.src] * n + position[&c.dst]] = if c.enabled { 1.0 } else { f64::NAN };
+        matrix[position[&c.src] * n + position[&c.dst]] = if genome.expresses(c) { 1.0 } else { f64::NAN };
     }
     let mut out = String::new();
     for (row, &id) in order.iter().enumerate() {

@@ -7,6 +7,8 @@
 //! sum does not depend on the shared weight, so evaluators compute it once per example), then
 //! `n_hidden` op slots. The last `n_outputs` ops are the outputs, in output order.
 //! Hidden nodes from which no output can be reached are pruned: they cannot change any result.
+//! The sources are the genome's expressed connections ([`Genome::expresses`]), so a program runs
+//! the network its genome's semantics describes.
 
 use crate::error::{Error, Result};
 use crate::genome::{Activation, Genome};
@@ -45,7 +47,8 @@ pub struct Program {
     pub ops: Vec<Op>,
     /// Source slots, indexed from each op's `src_start`.
     pub edges: Vec<u32>,
-    /// Enabled connections in the genome (the search's complexity objective; includes pruned ones).
+    /// Expressed connections of the genome (the search's complexity objective; includes pruned ones).
+    /// The name predates semantics: under `neat` these are exactly the enabled genes.
     pub enabled_connections: u32,
     /// Nodes in the genome: bias, inputs, hidden and outputs.
     pub node_count: u32,
@@ -91,9 +94,9 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
         }
     };
     let n_nodes = n_hidden + genome.n_outputs as usize;
-    // Enabled sources of every hidden/output node: (source id, source node index if computed).
+    // Expressed sources of every hidden/output node: (source id, source node index if computed).
     let mut sources: Vec<Vec<(u32, Option<usize>)>> = vec![Vec::new(); n_nodes];
-    for c in genome.conns.iter().filter(|c| c.enabled) {
+    for c in genome.expressed_conns() {
         let dst = index_of(c.dst).ok_or_else(|| {
             Error::Genome(format!("connection {}: bad destination {}", c.innovation, c.dst))
         })?;
@@ -142,7 +145,7 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
         }
     }
     if order.len() < live.iter().take(n_hidden).filter(|&&l| l).count() {
-        return Err(Error::Genome("the enabled connections form a cycle".into()));
+        return Err(Error::Genome("the expressed connections form a cycle".into()));
     }
     order.extend(n_hidden..n_nodes);
     let mut slot_of = vec![0u32; n_nodes];
@@ -169,7 +172,7 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
         n_outputs: genome.n_outputs,
         ops,
         edges,
-        enabled_connections: genome.enabled_connections() as u32,
+        enabled_connections: genome.expressed_connections() as u32,
         node_count: genome.node_count() as u32,
     })
 }

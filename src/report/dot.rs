@@ -1,6 +1,7 @@
 //! Graphviz DOT export of a network: left to right, inputs named by pixel (`r3c12`), hidden nodes
 //! filled with their activation's colour (the same palette as the network picture), outputs named by
-//! class. Only enabled connections are drawn; inputs without any enabled connection are left out.
+//! class. Only expressed connections are drawn (under `neat`, the enabled ones); inputs without any
+//! are left out.
 
 use super::graph::Topology;
 use super::pictures::{activation_colour, grid_shape};
@@ -29,14 +30,15 @@ fn hex([r, g, b]: [u8; 3]) -> String {
 pub fn to_dot(genome: &Genome) -> Result<String> {
     let topo = Topology::new(genome)?;
     let mut s = String::new();
-    let enabled: Vec<_> = genome.conns.iter().filter(|c| c.enabled).collect();
+    let enabled: Vec<_> = genome.expressed_conns().collect();
     let _ = writeln!(
         s,
-        "// WANN network: {} hidden nodes in {} layers, {} enabled connections ({} genes).",
+        "// WANN network: {} hidden nodes in {} layers, {} connections ({} genes, {} semantics).",
         genome.hidden.len(),
         topo.hidden_layers,
         enabled.len(),
-        genome.conns.len()
+        genome.conns.len(),
+        genome.semantics
     );
     let _ = writeln!(s, "digraph wann {{");
     let _ = writeln!(s, "  rankdir=LR; ranksep=1.2; nodesep=0.05;");

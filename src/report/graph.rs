@@ -1,4 +1,4 @@
-//! The shape of a genome as the report needs it: enabled incoming sources, execution order and
+//! The shape of a genome as the report needs it: expressed incoming sources, execution order and
 //! layers (bias and inputs 0; a hidden node one above its highest hidden source; outputs above all
 //! hidden nodes), as in the reference's `getLayer`.
 
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 pub struct Topology {
     /// Hidden node ids in execution order.
     pub hidden_order: Vec<u32>,
-    /// Enabled sources of each node that has any.
+    /// Expressed sources of each node that has any.
     pub incoming: HashMap<u32, Vec<u32>>,
     /// Layer of every hidden node (1 = fed by bias/inputs only).
     pub layer: HashMap<u32, u32>,
@@ -22,7 +22,7 @@ impl Topology {
         genome.validate()?;
         let hidden_order = genome.execution_order()?;
         let mut incoming: HashMap<u32, Vec<u32>> = HashMap::new();
-        for c in genome.conns.iter().filter(|c| c.enabled) {
+        for c in genome.expressed_conns() {
             incoming.entry(c.dst).or_default().push(c.src);
         }
         let first_hidden = genome.fixed_node_count();

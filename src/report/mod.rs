@@ -148,9 +148,12 @@ pub struct NetworkSummary {
     /// Hidden nodes from which an output can be reached (the others cannot change any result).
     pub live_hidden_nodes: usize,
     pub hidden_layers: u32,
+    /// Connections of the network as it runs (under `neat` semantics, the enabled genes).
     pub enabled_connections: usize,
     /// Connection genes, disabled ones included.
     pub connection_genes: usize,
+    /// How the genes are expressed.
+    pub semantics: crate::genome::Semantics,
     /// Inputs with a path to at least one output.
     pub inputs_used: usize,
 }
@@ -376,8 +379,9 @@ pub fn report(
         hidden_nodes: genome.hidden.len(),
         live_hidden_nodes: program.ops.len() - genome.n_outputs as usize,
         hidden_layers: topo.hidden_layers,
-        enabled_connections: genome.enabled_connections(),
+        enabled_connections: genome.expressed_connections(),
         connection_genes: genome.conns.len(),
+        semantics: genome.semantics,
         inputs_used: used.iter().filter(|&&u| u).count(),
     };
 

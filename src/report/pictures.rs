@@ -358,19 +358,19 @@ pub fn receptive_picture(n_inputs: u32, fields: &[ReceptiveField]) -> RgbImage {
 pub const NETWORK_SIZE: (u32, u32) = (1600, 1000);
 
 /// The network: inputs as their image grid on the left (bias above it), hidden nodes in columns by
-/// layer coloured by activation, outputs on the right; every enabled connection as a translucent line
+/// layer coloured by activation, outputs on the right; every expressed connection as a translucent line
 /// in its source's colour.
 pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     let topo = Topology::new(genome)?;
     let (w, h) = NETWORK_SIZE;
     let mut c = Canvas::new(w, h, WHITE);
     let s = 2;
-    let enabled: Vec<_> = genome.conns.iter().filter(|c| c.enabled).collect();
+    let enabled: Vec<_> = genome.expressed_conns().collect();
     c.text(
         24,
         16,
         &format!(
-            "{} HIDDEN NODES IN {} {}, {} ENABLED CONNECTIONS",
+            "{} HIDDEN NODES IN {} {}, {} CONNECTIONS",
             genome.hidden.len(),
             topo.hidden_layers,
             if topo.hidden_layers == 1 { "LAYER" } else { "LAYERS" },
@@ -492,7 +492,7 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     // Hidden nodes; a ring for one that reaches no output (it cannot change any result).
     let mut live: std::collections::HashSet<u32> = genome.output_ids().collect();
     for &id in topo.hidden_order.iter().rev() {
-        if genome.conns.iter().any(|e| e.enabled && e.src == id && live.contains(&e.dst)) {
+        if genome.expressed_conns().any(|e| e.src == id && live.contains(&e.dst)) {
             live.insert(id);
         }
     }

@@ -1,4 +1,4 @@
-//! Receptive fields: for each output, which inputs reach it through enabled connections and along
+//! Receptive fields: for each output, which inputs reach it through expressed connections and along
 //! how many distinct paths. One pass over the execution order: a node's path counts are the sums of
 //! its sources' counts (an input counts one path to itself).
 
