@@ -1,5 +1,5 @@
 //! `wann bench`: a fixed, seeded workload on each backend, with warm-up, repetitions, median and
-//! spread. Throughput is counted as the issue defines it: a genome evaluation is one program at one
+//! spread. Throughput is counted in three units: a genome evaluation is one program at one
 //! weight value over the minibatch, an image evaluation one image through one program at one weight,
 //! an edge-evaluation one enabled connection x one image x one weight value.
 

@@ -26,7 +26,7 @@ const CHECKPOINT_VERSION: u32 = 1;
 pub const LOG_HEADER: &str =
     "generation,best_mean_fitness,median_mean_fitness,best_max_fitness,champion_fitness,\
 champion_connections,champion_nodes,median_connections,median_nodes,objectives,compile_seconds,eval_seconds,\
-evolve_seconds,seconds,edge_evals_per_second";
+evolve_seconds,seconds,edge_evals_per_second,champion_check_seconds";
 
 /// A genome as stored in checkpoints: genes as number tuples, several times smaller than the
 /// genome file format (a population of 960 holds about 2.5 million genes).
@@ -187,7 +187,7 @@ pub fn truncate_log(dir: &Path, generation: u64) -> Result<()> {
 fn append_log(dir: &Path, s: &GenerationStats, seconds: f64) -> Result<()> {
     let path = dir.join(LOG);
     let line = format!(
-        "{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4e}\n",
+        "{},{:.6},{:.6},{:.6},{:.6},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{:.4e},{:.4}\n",
         s.generation,
         s.best_mean,
         s.median_mean,
@@ -203,6 +203,7 @@ fn append_log(dir: &Path, s: &GenerationStats, seconds: f64) -> Result<()> {
         s.evolve_seconds,
         seconds,
         s.edge_evaluations as f64 / s.eval_seconds.max(1e-9),
+        s.champion_check_seconds,
     );
     let mut f =
         std::fs::OpenOptions::new().append(true).create(true).open(&path).map_err(|e| Error::io(&path, e))?;
