@@ -170,3 +170,89 @@ fn bench_reports_throughput_as_json() {
     let e = failure(&["bench", "--sizes", "huge"]);
     assert!(e.contains("unknown size"), "{e}");
 }
+
+#[test]
+fn commands_follow_the_semantics_a_genome_file_states() {
+    use wann::genome::{json, Activation, ConnGene, Genome, HiddenNode, Semantics};
+    // Pixel 100 -> h267 -> out 257, pixel 200 -> h268 -> out 258, bias -> out 259; h267 -> h268 is
+    // disabled, so it runs only under reference semantics (and changes output 258 there).
+    let mut g = Genome::empty(256, 10).with_semantics(Semantics::Reference);
+    g.hidden = [267, 268].map(|id| HiddenNode { id, activation: Activation::Tanh }).to_vec();
+    for (innovation, (src, dst, enabled)) in [
+        (100, 267, true),
+        (267, 257, true),
+        (200, 268, true),
+        (268, 258, true),
+        (0, 259, true),
+        (267, 268, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        g.conns.push(ConnGene { innovation: innovation as u64, src, dst, enabled });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    json::save(&g, file("ref.json").as_ref()).unwrap();
+    let neat_text = json::to_string(&g).replace("\"semantics\": \"reference\"", "\"semantics\": \"neat\"");
+    std::fs::write(file("neat.json"), neat_text).unwrap();
+    let conv = wann(&["convert", &file("ref.json"), &file("ref.out")]);
+    assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
+    let out_text = std::fs::read_to_string(file("ref.out")).unwrap();
+    assert!(!out_text.contains("nan"), "the disabled hidden->hidden gene is written as running");
+
+    let data = common::mnist_test();
+    let indices: Vec<u32> = (0..500).collect();
+    let oracle = |g: &Genome| -> Vec<f64> {
+        let stats = reference::evaluate(g, &TRAINING_WEIGHTS, &data, &indices).unwrap();
+        stats.iter().map(|s| s.correct as f64 / 500.0).collect()
+    };
+    let eval = |f: &str| accuracies(&ok_json(&["eval", f, "--json", "--limit", "500", "--backend", "cpu"]));
+    let reference_acc = oracle(&g);
+    let neat_acc = oracle(&g.clone().with_semantics(Semantics::Neat));
+    assert_ne!(reference_acc, neat_acc, "the example must tell the semantics apart");
+    assert_eq!(eval(&file("ref.json")), reference_acc);
+    assert_eq!(eval(&file("ref.out")), reference_acc);
+    assert_eq!(eval(&file("neat.json")), neat_acc);
+    // `draw --dot` draws the running connections: 6 under reference, 5 under neat.
+    for (f, edges) in [("ref.json", 6), ("neat.json", 5)] {
+        let dot = file(&format!("{f}.dot"));
+        assert!(wann(&["draw", &file(f), "--dot", &dot]).status.success());
+        assert_eq!(std::fs::read_to_string(&dot).unwrap().matches(" -> ").count(), edges, "{f}");
+    }
+}
+
+#[test]
+fn search_takes_semantics_and_champion_check_and_its_champion_states_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = wann(&[
+        "search",
+        "--population",
+        "8",
+        "--generations",
+        "2",
+        "--minibatch",
+        "50",
+        "--train-limit",
+        "500",
+        "--semantics",
+        "neat",
+        "--champion-check",
+        "200",
+        "--backend",
+        "cpu",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["semantics"], "neat");
+    assert_eq!(config["champion_check"], 200);
+    let champion = std::fs::read_to_string(run.join("champion.json")).unwrap();
+    assert!(champion.contains("\"semantics\": \"neat\""));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("champion on the whole training set (500 images)"), "{stdout}");
+}
