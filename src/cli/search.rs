@@ -39,7 +39,8 @@ pub struct Args {
     train_limit: Option<usize>,
     /// How genomes are expressed and ranked: as the reference code ran (disabled hidden->hidden
     /// connections stay active, its crowding scale) or as the paper's text reads (neat). Presets: reference.
-    #[arg(long, value_enum)]
+    /// A resumed run keeps its own.
+    #[arg(long, value_enum, conflicts_with = "resume")]
     semantics: Option<Semantics>,
     /// Training images a candidate champion is re-checked on before it replaces the champion
     /// (default: all of them).
