@@ -103,7 +103,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The test-set report printed at the end of a search; the report and pictures also go into the run
-/// directory (report.json, heatmap.png, receptive.png, network.png, network.dot).
+/// directory (report.json, heatmap.png, receptive.png, network.png, network.dot, and the run's
+/// learning curves as curves.png).
 pub fn summarize_champion(
     genome: &wann::genome::Genome,
     data: &DataArgs,
@@ -125,8 +126,10 @@ pub fn summarize_champion(
         dot: Some(dir.join("network.dot")),
     };
     super::draw::write_pictures(genome, &wanted, &mut written)?;
+    let log = wann::report::curves::RunLog::load(dir)?;
+    pictures::save_png(&wann::report::curves::curves_picture(&[log])?, &dir.join("curves.png"))?;
     eprintln!(
-        "wrote report.json, heatmap.png, receptive.png, network.png and network.dot in {}",
+        "wrote report.json, heatmap.png, receptive.png, network.png, network.dot and curves.png in {}",
         dir.display()
     );
     Ok(())

@@ -5,6 +5,7 @@ mod convert;
 mod draw;
 mod eval;
 mod gpu_info;
+mod plot;
 mod search;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ enum Command {
     Draw(draw::Args),
     /// Measure evaluator throughput (CPU and GPU, same run) on fixed, seeded workloads.
     Bench(bench::Args),
+    /// Learning curves of search runs (fitness, champion size, time per generation) as a PNG.
+    Plot(plot::Args),
     /// Convert a network between the JSON format and the reference's `.out` format.
     Convert(convert::Args),
     /// List the GPU adapters, their limits, and which one `--backend gpu|auto` would use.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Draw(args) => draw::run(args),
         Command::GpuInfo(args) => gpu_info::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

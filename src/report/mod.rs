@@ -12,6 +12,7 @@
 //! - per-digit accuracy at every sweep weight (the heat map's data);
 //! - the network's size and each output's receptive field ([`receptive`]).
 
+pub mod curves;
 pub mod dot;
 pub mod font;
 pub mod graph;

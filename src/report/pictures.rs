@@ -13,7 +13,7 @@ use image::RgbImage;
 use std::collections::HashMap;
 use std::path::Path;
 
-type Rgb = [u8; 3];
+pub(super) type Rgb = [u8; 3];
 
 const WHITE: Rgb = [255, 255, 255];
 const BLACK: Rgb = [0, 0, 0];
@@ -75,20 +75,20 @@ pub fn grid_shape(n_inputs: u32) -> (u32, u32) {
     (n.div_ceil(cols), cols)
 }
 
-/// A floating-point RGB canvas with alpha blending.
-struct Canvas {
+/// A floating-point RGB canvas with alpha blending (also used by the learning-curve plot).
+pub(super) struct Canvas {
     w: u32,
     h: u32,
     px: Vec<[f32; 3]>,
 }
 
 impl Canvas {
-    fn new(w: u32, h: u32, bg: Rgb) -> Canvas {
+    pub(super) fn new(w: u32, h: u32, bg: Rgb) -> Canvas {
         let bg = [bg[0] as f32, bg[1] as f32, bg[2] as f32];
         Canvas { w, h, px: vec![bg; (w * h) as usize] }
     }
 
-    fn blend(&mut self, x: i64, y: i64, c: Rgb, a: f32) {
+    pub(super) fn blend(&mut self, x: i64, y: i64, c: Rgb, a: f32) {
         if x < 0 || y < 0 || x >= self.w as i64 || y >= self.h as i64 || a <= 0.0 {
             return;
         }
@@ -99,7 +99,7 @@ impl Canvas {
         }
     }
 
-    fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, c: Rgb) {
+    pub(super) fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, c: Rgb) {
         for yy in y..y + h {
             for xx in x..x + w {
                 self.blend(xx, yy, c, 1.0);
@@ -107,7 +107,7 @@ impl Canvas {
         }
     }
 
-    fn outline(&mut self, x: i64, y: i64, w: i64, h: i64, c: Rgb, t: i64) {
+    pub(super) fn outline(&mut self, x: i64, y: i64, w: i64, h: i64, c: Rgb, t: i64) {
         self.fill_rect(x, y, w, t, c);
         self.fill_rect(x, y + h - t, w, t, c);
         self.fill_rect(x, y, t, h, c);
@@ -115,7 +115,7 @@ impl Canvas {
     }
 
     /// An anti-aliased filled disk.
-    fn disk(&mut self, cx: f32, cy: f32, r: f32, c: Rgb, a: f32) {
+    pub(super) fn disk(&mut self, cx: f32, cy: f32, r: f32, c: Rgb, a: f32) {
         let (x0, x1) = ((cx - r - 1.0).floor() as i64, (cx + r + 1.0).ceil() as i64);
         let (y0, y1) = ((cy - r - 1.0).floor() as i64, (cy + r + 1.0).ceil() as i64);
         for y in y0..=y1 {
@@ -127,7 +127,7 @@ impl Canvas {
     }
 
     /// An anti-aliased one-pixel line (Xiaolin Wu's algorithm).
-    fn line(&mut self, (x0, y0): (f32, f32), (x1, y1): (f32, f32), c: Rgb, a: f32) {
+    pub(super) fn line(&mut self, (x0, y0): (f32, f32), (x1, y1): (f32, f32), c: Rgb, a: f32) {
         let steep = (y1 - y0).abs() > (x1 - x0).abs();
         let (mut x0, mut y0, mut x1, mut y1) = if steep { (y0, x0, y1, x1) } else { (x0, y0, x1, y1) };
         if x0 > x1 {
@@ -151,7 +151,7 @@ impl Canvas {
         }
     }
 
-    fn text(&mut self, x: i64, y: i64, s: &str, scale: u32, c: Rgb) {
+    pub(super) fn text(&mut self, x: i64, y: i64, s: &str, scale: u32, c: Rgb) {
         let mut lit = Vec::new();
         font::for_each_pixel(s, scale, |dx, dy| lit.push((dx, dy)));
         for (dx, dy) in lit {
@@ -159,11 +159,11 @@ impl Canvas {
         }
     }
 
-    fn text_centred(&mut self, cx: i64, y: i64, s: &str, scale: u32, c: Rgb) {
+    pub(super) fn text_centred(&mut self, cx: i64, y: i64, s: &str, scale: u32, c: Rgb) {
         self.text(cx - font::text_width(s, scale) as i64 / 2, y, s, scale, c);
     }
 
-    fn into_image(self) -> RgbImage {
+    pub(super) fn into_image(self) -> RgbImage {
         let raw: Vec<u8> =
             self.px.iter().flat_map(|p| p.map(|v| v.round().clamp(0.0, 255.0) as u8)).collect();
         RgbImage::from_raw(self.w, self.h, raw).expect("the canvas holds w * h pixels")
