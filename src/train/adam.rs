@@ -37,7 +37,7 @@ mod tests {
         // After one step the bias-corrected moments are g and g^2: the step is lr * g / (|g| + eps).
         let mut p = vec![1.0, 1.0, 1.0];
         Adam::new(3).step(&mut p, &[2.0, -0.5, 0.0], 0.1);
-        assert!((p[0] - 0.9).abs() < 1e-9 && (p[1] - 1.1).abs() < 1e-9 && p[2] == 1.0, "{p:?}");
+        assert!((p[0] - 0.9).abs() < 1e-7 && (p[1] - 1.1).abs() < 1e-7 && p[2] == 1.0, "{p:?}");
     }
 
     #[test]
