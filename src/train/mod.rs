@@ -54,8 +54,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            epochs: 10,
-            learning_rate: 0.01,
+            epochs: 100,
+            learning_rate: 0.03,
             batch_size: 128,
             seed: 0,
             validation: 5000,
@@ -156,7 +156,7 @@ fn check_options(o: &Options, examples: usize) -> Result<()> {
     }
     if !(o.learning_rate.is_finite() && o.learning_rate > 0.0) {
         return Err(Error::Invalid(format!(
-            "the learning rate must be a positive number (it is {}); 0.01 is a good start",
+            "the learning rate must be a positive number (it is {}); 0.03 is a good start",
             o.learning_rate
         )));
     }
