@@ -401,3 +401,36 @@ fn the_cli_trains_saves_converts_and_reports_the_trained_row() {
     );
     assert!(Path::new(trained_s).exists());
 }
+
+#[test]
+fn files_carry_weights_only_where_they_should() {
+    use wann::genome::{json, out_format};
+    let p = Path::new("n.json");
+    let text = r#"{ "format": "wann-genome", "version": 1, "inputs": 2, "outputs": 1, "hidden": [],
+        "connections": [ { "innovation": 0, "src": 1, "dst": 3, "enabled": true, "weight": -0.25 },
+                         { "innovation": 1, "src": 2, "dst": 3, "enabled": true } ] }"#;
+    let g = json::from_str(text, p).unwrap();
+    assert_eq!(g.trained, Some([(0, -0.25)].into_iter().collect()));
+    let e = json::from_str(&text.replace("-0.25", "\"heavy\""), p).unwrap_err().to_string();
+    assert!(e.contains("n.json"), "{e}");
+    let e = json::from_str(&text.replace("\"weight\"", "\"wieght\""), p).unwrap_err().to_string();
+    assert!(e.contains("wieght"), "a misspelt field is named: {e}");
+    // Incomplete weights load (the file is well formed) but cannot be evaluated.
+    let e = train::evaluate(&g, &synthetic(&mut ChaCha8Rng::seed_from_u64(0), 4, 2, 1), &[0]).unwrap_err();
+    assert!(e.to_string().contains("connection 1 (2 -> 3) is expressed but has no trained weight"), "{e}");
+
+    // A .out cell's value is a trained weight only when asked; nan stays "disabled".
+    let out = "0.00e+00,0.00e+00,0.00e+00,0.00e+00,1.00e+00\n\
+               0.00e+00,0.00e+00,0.00e+00,5.00e-01,1.00e+00\n\
+               0.00e+00,0.00e+00,0.00e+00,nan,1.00e+00\n\
+               0.00e+00,0.00e+00,0.00e+00,0.00e+00,1.00e+00\n";
+    let p = Path::new("n.out");
+    assert_eq!(out_format::from_str(out, 2, 1, p).unwrap().trained, None);
+    let t = out_format::from_str_trained(out, 2, 1, p).unwrap();
+    assert_eq!(t.trained, Some([(0, 0.5)].into_iter().collect()));
+    assert!(!t.conns[1].enabled);
+    let e = out_format::from_str_trained(&out.replace("5.00e-01", "inf"), 2, 1, p).unwrap_err().to_string();
+    assert!(e.contains("not a finite"), "{e}");
+    // And back: the weight goes into its cell.
+    assert!(out_format::to_string(&t).unwrap().contains("5.00e-01"));
+}

@@ -12,7 +12,8 @@ use wann::train::{self, EpochStats, Event, Outcome};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The network: JSON, or the reference's `.out` (read as a shared-weight network).
+    /// The network: JSON, or the reference's `.out` (read as a shared-weight network). Trained weights
+    /// it may already have are not used: training starts from the best shared weight.
     network: PathBuf,
     /// Where to write the trained network: JSON with a weight on every expressed connection (or `.out`,
     /// whose cells keep only three significant digits).
@@ -40,8 +41,8 @@ pub struct Args {
     /// The shared-weight grid whose best value (on the training images) starts every weight.
     #[arg(long, value_name = "START:STOP:STEP", allow_hyphen_values = true, default_value = "-2:2:0.1")]
     sweep: Sweep,
-    /// What trains: the CPU (auto means the CPU too: training has no GPU path yet).
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    /// What trains: auto or cpu, both the CPU (training has no GPU path yet; gpu is an error).
+    #[arg(long, value_enum, default_value_t = Backend::Auto, hide_possible_values = true)]
     backend: Backend,
     /// Threads (default: all cores).
     #[arg(long, value_name = "N")]
