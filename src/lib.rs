@@ -2,7 +2,8 @@
 //!
 //! The layout follows the data: [`data`] (examples in), [`genome`] (networks and their files),
 //! [`program`] (genomes compiled to instruction buffers), [`eval`] (evaluators over programs),
-//! [`report`] (accuracy tables, ensembles, weight sweeps and pictures).
+//! [`report`] (accuracy tables, ensembles, weight sweeps and pictures), [`train`] (individually trained
+//! weights).
 
 pub mod bench;
 pub mod data;
@@ -13,6 +14,7 @@ pub mod fsutil;
 pub mod genome;
 pub mod program;
 pub mod report;
+pub mod train;
 pub mod workload;
 
 pub use error::{Error, Result};

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -12,13 +12,39 @@ pub struct Args {
     /// Outputs of the task (needed to read a `.out`; MNIST: 10).
     #[arg(long, default_value_t = 10)]
     outputs: u32,
+    /// Keep a `.out` input's cell values as individually trained weights (by default they are
+    /// dropped: the reference's shared-weight files carry leftover values).
+    #[arg(long)]
+    trained: bool,
+}
+
+/// Loads a network for MNIST; `trained` reads a `.out` file's cell values as trained weights.
+pub fn load_network(path: &Path, trained: bool) -> anyhow::Result<wann::genome::Genome> {
+    load(path, 256, 10, trained)
+}
+
+fn load(path: &Path, inputs: u32, outputs: u32, trained: bool) -> anyhow::Result<wann::genome::Genome> {
+    use anyhow::Context;
+    if trained && !wann::genome::is_out(path) {
+        anyhow::bail!(
+            "--trained is for `.out` files; {} is JSON, which carries its trained weights (if any) itself",
+            path.display()
+        );
+    }
+    let genome = if trained {
+        wann::genome::load_trained(path, inputs, outputs)
+    } else {
+        wann::genome::load(path, inputs, outputs)
+    };
+    genome.with_context(|| format!("cannot load the network {}", path.display()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let genome = wann::genome::load(&args.input, args.inputs, args.outputs)?;
+    let genome = load(&args.input, args.inputs, args.outputs, args.trained)?;
     wann::genome::save(&genome, &args.output)?;
+    let trained = genome.trained.as_ref().map_or(String::new(), |t| format!(", {} trained weights", t.len()));
     eprintln!(
-        "wrote {} ({} hidden nodes, {} connections from {} genes, {} semantics)",
+        "wrote {} ({} hidden nodes, {} connections from {} genes, {} semantics{trained})",
         args.output.display(),
         genome.hidden.len(),
         genome.expressed_connections(),

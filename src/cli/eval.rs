@@ -1,5 +1,4 @@
 use super::DataArgs;
-use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wann::data::mnist::Split;
@@ -34,6 +33,10 @@ pub struct Args {
     /// Who votes in the ensemble: the per-weight values (--weights) or every sweep point.
     #[arg(long, value_enum, default_value_t = EnsembleSet::Training)]
     ensemble: EnsembleSet,
+    /// Read a `.out` network's cell values as individually trained weights (by default they are
+    /// ignored: the reference's shared-weight files carry leftover values).
+    #[arg(long)]
+    trained: bool,
     /// Print everything as JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -54,8 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         check_extension(p, "png", "--heatmap")?;
     }
     args.pictures.check()?;
-    let genome = wann::genome::load(&args.genome, 256, 10)
-        .with_context(|| format!("cannot load the network {}", args.genome.display()))?;
+    let genome = super::convert::load_network(&args.genome, args.trained)?;
     let mut data = args.data.load(args.split)?;
     if let Some(n) = args.limit {
         data = data.truncated(n);
@@ -73,7 +75,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ensemble: args.ensemble,
     };
     let started = std::time::Instant::now();
-    let rep = report::report(&mut *evaluator, &genome, &data.labels, &options)?;
+    let mut rep = report::report(&mut *evaluator, &genome, &data.labels, &options)?;
+    rep.trained = report::trained_summary(&genome, &data, &data.all_indices())?;
     let mut written = Vec::new();
     if let Some(p) = &args.heatmap {
         pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), p)?;
@@ -188,7 +191,14 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
             format!("{} at w = {:.2}", pct(r.tuned.best_accuracy), r.tuned.best_weight),
             pct(PAPER.tuned),
         ),
-        ("individually trained weights".into(), "-".into(), pct(PAPER.trained)),
+        (
+            match &r.trained {
+                Some(t) => format!("individually trained weights ({} connections)", t.connections),
+                None => "individually trained weights".into(),
+            },
+            r.trained.map_or("-".into(), |t| pct(t.accuracy)),
+            pct(PAPER.trained),
+        ),
     ];
     let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).max(4);

@@ -7,6 +7,7 @@ mod eval;
 mod gpu_info;
 mod plot;
 mod search;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ enum Command {
     /// Report on a network: accuracy per weight value, random and tuned shared weight, ensemble,
     /// per-digit accuracy and confusion matrix beside the paper's numbers; optional pictures.
     Eval(eval::Args),
+    /// Train one weight per connection of a network (Adam on MNIST): the paper's "individually
+    /// trained weights" number.
+    Train(train::Args),
     /// Pictures of a network that need no data: receptive fields, network drawing, Graphviz DOT.
     Draw(draw::Args),
     /// Measure evaluator throughput (CPU and GPU, same run) on fixed, seeded workloads.
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Search(args) => search::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Draw(args) => draw::run(args),

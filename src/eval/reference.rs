@@ -11,16 +11,17 @@ use std::collections::HashMap;
 pub struct ReferenceNet {
     genome: Genome,
     order: Vec<u32>,
-    incoming: HashMap<u32, Vec<u32>>,
+    /// Per node: (source id, innovation of the connection gene).
+    incoming: HashMap<u32, Vec<(u32, u64)>>,
 }
 
 impl ReferenceNet {
     pub fn new(genome: &Genome) -> Result<ReferenceNet> {
         genome.validate()?;
         let order: Vec<u32> = genome.execution_order()?.into_iter().chain(genome.output_ids()).collect();
-        let mut incoming: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut incoming: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
         for c in genome.expressed_conns() {
-            incoming.entry(c.dst).or_default().push(c.src);
+            incoming.entry(c.dst).or_default().push((c.src, c.innovation));
         }
         Ok(ReferenceNet { genome: genome.clone(), order, incoming })
     }
@@ -41,11 +42,32 @@ impl ReferenceNet {
             value.insert(i as u32 + 1, x as f64);
         }
         for &id in &self.order {
-            let sum: f64 = self.incoming.get(&id).map_or(0.0, |srcs| srcs.iter().map(|s| value[s]).sum());
+            let sum: f64 =
+                self.incoming.get(&id).map_or(0.0, |srcs| srcs.iter().map(|(s, _)| value[s]).sum());
             let pre = (w * sum).clamp(-limit, limit);
             let pre = if f32_storage { pre as f32 as f64 } else { pre };
             let v = self.genome.activation_of(id).apply_f64(pre);
             value.insert(id, if f32_storage { v as f32 as f64 } else { v });
+        }
+        self.genome.output_ids().map(|id| value[&id]).collect()
+    }
+
+    /// The outputs with an individual weight on every connection (a trained network): each node's
+    /// pre-activation is `sum of weight_of(innovation) * source value`, clamped as everywhere.
+    pub fn outputs_weighted(&self, input: &[f32], weight_of: &dyn Fn(u64) -> f64) -> Vec<f64> {
+        let limit = PREACT_LIMIT as f64;
+        let mut value: HashMap<u32, f64> = HashMap::new();
+        value.insert(0, 1.0);
+        for (i, &x) in input.iter().enumerate() {
+            value.insert(i as u32 + 1, x as f64);
+        }
+        for &id in &self.order {
+            let sum: f64 = self
+                .incoming
+                .get(&id)
+                .map_or(0.0, |srcs| srcs.iter().map(|&(s, g)| weight_of(g) * value[&s]).sum());
+            let v = self.genome.activation_of(id).apply_f64(sum.clamp(-limit, limit));
+            value.insert(id, v);
         }
         self.genome.output_ids().map(|id| value[&id]).collect()
     }

@@ -62,7 +62,14 @@ impl CompactGenome {
             .into_iter()
             .map(|(innovation, src, dst, e)| ConnGene { innovation, src, dst, enabled: e != 0 })
             .collect();
-        let g = Genome { n_inputs: self.inputs, n_outputs: self.outputs, hidden, conns, semantics };
+        let g = Genome {
+            n_inputs: self.inputs,
+            n_outputs: self.outputs,
+            hidden,
+            conns,
+            semantics,
+            trained: None,
+        };
         g.validate().map_err(|e| e.to_string())?;
         Ok(g)
     }

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HiddenNode {
@@ -44,7 +44,7 @@ pub enum NodeKind {
     Hidden,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Genome {
     pub n_inputs: u32,
     pub n_outputs: u32,
@@ -55,12 +55,24 @@ pub struct Genome {
     /// How the genes are expressed; absent in older files and checkpoints, which meant `Neat`.
     #[serde(default)]
     pub semantics: Semantics,
+    /// Individually trained weights by innovation number (`wann train`), or `None` for a
+    /// shared-weight network. Only expressed connections carry one; the shared-weight rows of a report
+    /// ignore them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained: Option<BTreeMap<u64, f32>>,
 }
 
 impl Genome {
     /// A network with bias, inputs and outputs and no connections.
     pub fn empty(n_inputs: u32, n_outputs: u32) -> Genome {
-        Genome { n_inputs, n_outputs, hidden: Vec::new(), conns: Vec::new(), semantics: Semantics::Neat }
+        Genome {
+            n_inputs,
+            n_outputs,
+            hidden: Vec::new(),
+            conns: Vec::new(),
+            semantics: Semantics::Neat,
+            trained: None,
+        }
     }
 
     /// The same genes read under `semantics`.
@@ -193,6 +205,18 @@ impl Genome {
                 return Err(Error::Genome(format!("{}: duplicate connection gene", what())));
             }
         }
+        for (&innovation, &w) in self.trained.iter().flatten() {
+            if !innovations.contains(&innovation) {
+                return Err(Error::Genome(format!(
+                    "trained weight {w} belongs to connection {innovation}, which the network does not have"
+                )));
+            }
+            if !w.is_finite() {
+                return Err(Error::Genome(format!(
+                    "connection {innovation}: trained weight {w} is not a finite number"
+                )));
+            }
+        }
         self.execution_order().map(|_| ())
     }
 
@@ -239,18 +263,33 @@ impl Genome {
 }
 
 /// Loads a genome from JSON, or from the reference's `.out` format when the name ends in `.out`
-/// (which needs the task's input and output counts).
+/// (which needs the task's input and output counts). A `.out` file's cell values are ignored: it is
+/// read as a shared-weight network (see [`load_trained`]).
 pub fn load(path: &std::path::Path, n_inputs: u32, n_outputs: u32) -> Result<Genome> {
-    if path.extension().is_some_and(|e| e == "out") {
+    if is_out(path) {
         out_format::load(path, n_inputs, n_outputs)
     } else {
         json::load(path)
     }
 }
 
+/// As [`load`], but a `.out` file's cell values become the network's trained weights.
+pub fn load_trained(path: &std::path::Path, n_inputs: u32, n_outputs: u32) -> Result<Genome> {
+    if is_out(path) {
+        out_format::load_trained(path, n_inputs, n_outputs)
+    } else {
+        json::load(path)
+    }
+}
+
+/// Whether a file name says the reference's `.out` format.
+pub fn is_out(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e == "out")
+}
+
 /// Saves as `.out` when the name ends in `.out`, else as JSON.
 pub fn save(genome: &Genome, path: &std::path::Path) -> Result<()> {
-    if path.extension().is_some_and(|e| e == "out") {
+    if is_out(path) {
         out_format::save(genome, path)
     } else {
         json::save(genome, path)

@@ -7,6 +7,11 @@
 //! is written as an active `1`, as the reference's own files show it. Reading a file therefore needs
 //! no semantics: every cell means what it says, and the genome comes back as `neat`.
 //!
+//! The reference keeps each connection's weight in its cell. A shared-weight network is written with
+//! 1 in every enabled cell, a trained one with its trained weights (to the format's three significant
+//! digits). Reading keeps the cell values as trained weights only when asked: the reference's
+//! shared-weight champions carry leftover values in their cells that mean nothing there.
+//!
 //! The file carries no innovation numbers: on import they are assigned in row-major order. Input and
 //! output counts are not in the file either; the caller passes the task's.
 
@@ -33,8 +38,16 @@ pub fn to_string(genome: &Genome) -> Result<String> {
     let position: HashMap<u32, usize> = order.iter().enumerate().map(|(i, &id)| (id, i)).collect();
     let n = order.len();
     let mut matrix = vec![0.0f64; n * n];
+    let trained = |c: &ConnGene| genome.trained.as_ref().and_then(|t| t.get(&c.innovation)).copied();
     for c in &genome.conns {
-        matrix[position[&c.src] * n + position[&c.dst]] = if genome.expresses(c) { 1.0 } else { f64::NAN };
+        matrix[position[&c.src] * n + position[&c.dst]] = match (genome.expresses(c), trained(c)) {
+            (false, _) => f64::NAN,
+            (true, None) => 1.0,
+            // A zero cell would mean "no connection": an exactly zero weight is written as the
+            // smallest positive f32, which acts the same.
+            (true, Some(0.0)) => f32::from_bits(1) as f64,
+            (true, Some(w)) => w as f64,
+        };
     }
     let mut out = String::new();
     for (row, &id) in order.iter().enumerate() {
@@ -46,8 +59,18 @@ pub fn to_string(genome: &Genome) -> Result<String> {
     Ok(out)
 }
 
-/// Parses and validates a `.out` text for a task with `n_inputs` inputs and `n_outputs` outputs.
+/// Parses and validates a `.out` text for a task with `n_inputs` inputs and `n_outputs` outputs, as a
+/// shared-weight network (the cell values other than 0 and nan are ignored).
 pub fn from_str(text: &str, n_inputs: u32, n_outputs: u32, path: &Path) -> Result<Genome> {
+    parse(text, n_inputs, n_outputs, false, path)
+}
+
+/// As [`from_str`], keeping the enabled cells' values as the network's trained weights.
+pub fn from_str_trained(text: &str, n_inputs: u32, n_outputs: u32, path: &Path) -> Result<Genome> {
+    parse(text, n_inputs, n_outputs, true, path)
+}
+
+fn parse(text: &str, n_inputs: u32, n_outputs: u32, keep_weights: bool, path: &Path) -> Result<Genome> {
     let err = |msg: String| Error::format(path, msg);
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -112,9 +135,20 @@ pub fn from_str(text: &str, n_inputs: u32, n_outputs: u32, path: &Path) -> Resul
         }
     }
     let mut innovation = 0u64;
+    let mut trained = std::collections::BTreeMap::new();
     for (src_row, cells) in rows.iter().enumerate() {
         for (dst_row, &v) in cells[..n].iter().enumerate() {
             if v != 0.0 {
+                if keep_weights && !v.is_nan() {
+                    if !(v as f32).is_finite() {
+                        return Err(err(format!(
+                            "line {}, column {}: weight {v} is not a finite f32",
+                            src_row + 1,
+                            dst_row + 1
+                        )));
+                    }
+                    trained.insert(innovation, v as f32);
+                }
                 genome.conns.push(ConnGene {
                     innovation,
                     src: id_of(src_row),
@@ -125,12 +159,20 @@ pub fn from_str(text: &str, n_inputs: u32, n_outputs: u32, path: &Path) -> Resul
             }
         }
     }
+    if keep_weights && !trained.is_empty() {
+        genome.trained = Some(trained);
+    }
     genome.validate().map_err(|e| err(e.to_string()))?;
     Ok(genome)
 }
 
 pub fn load(path: &Path, n_inputs: u32, n_outputs: u32) -> Result<Genome> {
     from_str(&crate::fsutil::read_to_string(path)?, n_inputs, n_outputs, path)
+}
+
+/// Reads a `.out` file keeping its cell values as trained weights.
+pub fn load_trained(path: &Path, n_inputs: u32, n_outputs: u32) -> Result<Genome> {
+    from_str_trained(&crate::fsutil::read_to_string(path)?, n_inputs, n_outputs, path)
 }
 
 pub fn save(genome: &Genome, path: &Path) -> Result<()> {

@@ -47,6 +47,9 @@ pub struct Program {
     pub ops: Vec<Op>,
     /// Source slots, indexed from each op's `src_start`.
     pub edges: Vec<u32>,
+    /// For each edge, the index in the genome's `conns` of the connection gene it expresses (trained
+    /// weights are kept per gene).
+    pub edge_genes: Vec<u32>,
     /// Expressed connections of the genome (the search's complexity objective; includes pruned ones).
     /// The name predates semantics: under `neat` these are exactly the enabled genes.
     pub enabled_connections: u32,
@@ -94,9 +97,10 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
         }
     };
     let n_nodes = n_hidden + genome.n_outputs as usize;
-    // Expressed sources of every hidden/output node: (source id, source node index if computed).
-    let mut sources: Vec<Vec<(u32, Option<usize>)>> = vec![Vec::new(); n_nodes];
-    for c in genome.expressed_conns() {
+    // Expressed sources of every hidden/output node: (source id, source node index if computed, index
+    // of the gene in `genome.conns`).
+    let mut sources: Vec<Vec<(u32, Option<usize>, u32)>> = vec![Vec::new(); n_nodes];
+    for (gene, c) in genome.conns.iter().enumerate().filter(|(_, c)| genome.expresses(c)) {
         let dst = index_of(c.dst).ok_or_else(|| {
             Error::Genome(format!("connection {}: bad destination {}", c.innovation, c.dst))
         })?;
@@ -108,13 +112,13 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
                     Error::Genome(format!("connection {}: bad source {}", c.innovation, c.src))
                 })?)
             };
-        sources[dst].push((c.src, src));
+        sources[dst].push((c.src, src, gene as u32));
     }
     // Live hidden nodes: those from which an output can be reached.
     let mut live = vec![false; n_nodes];
     let mut stack: Vec<usize> = (n_hidden..n_nodes).collect();
     while let Some(n) = stack.pop() {
-        for &(_, s) in &sources[n] {
+        for &(_, s, _) in &sources[n] {
             if let Some(s) = s.filter(|&s| !live[s]) {
                 live[s] = true;
                 stack.push(s);
@@ -125,7 +129,7 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
     let mut indegree = vec![0usize; n_hidden];
     let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n_hidden];
     for d in (0..n_hidden).filter(|&d| live[d]) {
-        for &(_, s) in &sources[d] {
+        for &(_, s, _) in &sources[d] {
             if let Some(s) = s {
                 indegree[d] += 1;
                 successors[s].push(d);
@@ -154,10 +158,12 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
     }
     let mut ops = Vec::with_capacity(order.len());
     let mut edges = Vec::new();
+    let mut edge_genes = Vec::new();
     for &n in &order {
-        let mut slots: Vec<u32> = sources[n].iter().map(|&(id, s)| s.map_or(id, |s| slot_of[s])).collect();
+        let mut slots: Vec<(u32, u32)> =
+            sources[n].iter().map(|&(id, s, gene)| (s.map_or(id, |s| slot_of[s]), gene)).collect();
         slots.sort_unstable(); // bias/input slots first, then ops; ascending for locality
-        let n_const = slots.iter().take_while(|&&s| s < first_op_slot).count() as u32;
+        let n_const = slots.iter().take_while(|&&(s, _)| s < first_op_slot).count() as u32;
         let activation = if n < n_hidden { genome.hidden[n].activation } else { Activation::Linear };
         ops.push(Op {
             activation: activation.id(),
@@ -165,13 +171,15 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
             n_const,
             n_hidden: slots.len() as u32 - n_const,
         });
-        edges.extend(slots);
+        edges.extend(slots.iter().map(|&(s, _)| s));
+        edge_genes.extend(slots.iter().map(|&(_, gene)| gene));
     }
     Ok(Program {
         n_inputs: genome.n_inputs,
         n_outputs: genome.n_outputs,
         ops,
         edges,
+        edge_genes,
         enabled_connections: genome.expressed_connections() as u32,
         node_count: genome.node_count() as u32,
     })

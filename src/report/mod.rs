@@ -215,6 +215,37 @@ pub struct DigitSweep {
     pub best_weight: Vec<Option<f32>>,
 }
 
+/// A network with individually trained weights (`wann train`) evaluated with them.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct TrainedSummary {
+    /// Connections with their own weight (the expressed ones that reach an output).
+    pub connections: usize,
+    pub accuracy: f64,
+    pub mean_cross_entropy: f64,
+}
+
+/// The trained-weights row of `genome` on the examples `indices` of `data`; `None` for a shared-weight
+/// network.
+pub fn trained_summary(
+    genome: &Genome,
+    data: &crate::data::Dataset,
+    indices: &[u32],
+) -> Result<Option<TrainedSummary>> {
+    if genome.trained.is_none() {
+        return Ok(None);
+    }
+    if indices.is_empty() {
+        return Err(Error::Invalid("there are no examples to evaluate on (is --limit 0?)".into()));
+    }
+    let stats = crate::train::evaluate(genome, data, indices)?;
+    let n = indices.len() as f64;
+    Ok(Some(TrainedSummary {
+        connections: compile(genome)?.edges.len(),
+        accuracy: stats.correct as f64 / n,
+        mean_cross_entropy: stats.ce_sum / n,
+    }))
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub network: NetworkSummary,
@@ -226,6 +257,8 @@ pub struct Report {
     pub ensemble: EnsembleSummary,
     pub per_digit_sweep: DigitSweep,
     pub receptive_fields: Vec<receptive::ReceptiveField>,
+    /// With individually trained weights, for a trained network ([`trained_summary`]); `None` otherwise.
+    pub trained: Option<TrainedSummary>,
     pub paper: PaperNumbers,
     /// Seconds spent in the two evaluator calls.
     pub evaluation_seconds: f64,
@@ -401,6 +434,7 @@ pub fn report(
         ensemble,
         per_digit_sweep,
         receptive_fields: fields,
+        trained: None,
         paper: PAPER,
         evaluation_seconds,
     })
