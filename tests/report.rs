@@ -228,7 +228,7 @@ fn pictures_decode_with_expected_sizes() {
 
     let path = dir.path().join("rf.png");
     let fields = receptive::receptive_fields(&genome).unwrap();
-    pictures::save_png(&pictures::receptive_picture(256, &fields), &path).unwrap();
+    pictures::save_png(&pictures::receptive_picture(256, &fields).unwrap(), &path).unwrap();
     let img = image::open(&path).unwrap();
     assert_eq!((img.width(), img.height()), (896, 488));
     assert_eq!((img.width(), img.height()), pictures::receptive_size(256, 10));
@@ -251,7 +251,7 @@ fn pictures_decode_with_expected_sizes() {
 
     // Small inputs are laid out on a near-square grid too.
     let g = hand_made();
-    let img = pictures::receptive_picture(4, &receptive::receptive_fields(&g).unwrap());
+    let img = pictures::receptive_picture(4, &receptive::receptive_fields(&g).unwrap()).unwrap();
     assert_eq!(img.dimensions(), pictures::receptive_size(4, 2));
     assert_eq!(pictures::network_picture(&g).unwrap().dimensions(), pictures::NETWORK_SIZE);
 

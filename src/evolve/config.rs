@@ -33,7 +33,16 @@ pub struct SearchConfig {
     pub backend: Backend,
     /// Only the first N training images (0: all 60,000).
     pub train_limit: usize,
+    /// Not a setting: the identity of the run directory this config belongs to, also kept in the
+    /// run's checkpoint, so that a resume refuses another run's checkpoint. Empty outside a run.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub run_id: String,
 }
+
+/// Most networks per generation: memory grows with the population (the paper uses 960).
+pub const MAX_POPULATION: usize = 100_000;
+/// Most shared weight values a network is judged at (the paper uses 6).
+pub const MAX_WEIGHTS: usize = 1024;
 
 impl Default for SearchConfig {
     fn default() -> Self {
@@ -53,6 +62,7 @@ impl Default for SearchConfig {
             checkpoint_every: 10,
             backend: Backend::Auto,
             train_limit: 0,
+            run_id: String::new(),
         }
     }
 }
@@ -74,8 +84,12 @@ impl SearchConfig {
     }
 
     pub fn load(path: &Path) -> Result<SearchConfig> {
-        let text = crate::fsutil::read_to_string(path)?;
-        let c: SearchConfig = serde_json::from_str(&text)
+        Self::from_json(&crate::fsutil::read_text(path, crate::fsutil::MAX_CONFIG_FILE)?, path)
+    }
+
+    /// Parses and validates a config's JSON text; `path` only names the file in errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<SearchConfig> {
+        let c: SearchConfig = serde_json::from_str(text)
             .map_err(|e| Error::format(path, format!("not a valid search config: {e}")))?;
         c.validate().map_err(|e| Error::format(path, e.to_string()))?;
         Ok(c)
@@ -90,11 +104,17 @@ impl SearchConfig {
 
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(m));
-        if self.population < 2 {
-            return bad(format!("population must be at least 2 (is {})", self.population));
+        if !(2..=MAX_POPULATION).contains(&self.population) {
+            return bad(format!("population must be from 2 to {MAX_POPULATION} (is {})", self.population));
+        }
+        if self.generations == 0 {
+            return bad("generations must be at least 1".into());
         }
         if self.weights.is_empty() || self.weights.iter().any(|w| !w.is_finite()) {
             return bad("weights must be a non-empty list of finite numbers".into());
+        }
+        if self.weights.len() > MAX_WEIGHTS {
+            return bad(format!("at most {MAX_WEIGHTS} weight values (has {})", self.weights.len()));
         }
         if self.minibatch == 0 || self.tournament == 0 {
             return bad("minibatch and tournament must be at least 1".into());

@@ -43,7 +43,8 @@ pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
     let file: GenomeFile = serde_json::from_str(text)
         .map_err(|e| Error::format(path, format!("not a valid genome file: {e}")))?;
     if file.format != FORMAT {
-        return Err(Error::format(path, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+        let format = crate::fsutil::quote(&file.format);
+        return Err(Error::format(path, format!("format is {format}, expected {FORMAT:?}")));
     }
     if file.version != VERSION {
         return Err(Error::format(
@@ -62,7 +63,7 @@ pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
 }
 
 pub fn load(path: &Path) -> Result<Genome> {
-    from_str(&crate::fsutil::read_to_string(path)?, path)
+    from_str(&crate::fsutil::read_text(path, crate::fsutil::MAX_GENOME_FILE)?, path)
 }
 
 pub fn save(genome: &Genome, path: &Path) -> Result<()> {

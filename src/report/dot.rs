@@ -5,7 +5,7 @@
 use super::graph::Topology;
 use super::pictures::{activation_colour, grid_shape};
 use crate::error::Result;
-use crate::genome::{Genome, NodeKind};
+use crate::genome::{Activation, Genome, NodeKind};
 use std::fmt::Write;
 
 fn node_name(genome: &Genome, id: u32) -> String {
@@ -52,8 +52,10 @@ pub fn to_dot(genome: &Genome) -> Result<String> {
         let _ = writeln!(s, "    {} [shape={shape}, fillcolor=\"{colour}\"];", node_name(genome, id));
     }
     let _ = writeln!(s, "  }}");
+    let activation: std::collections::HashMap<u32, Activation> =
+        genome.hidden.iter().map(|h| (h.id, h.activation)).collect();
     for &id in &topo.hidden_order {
-        let a = genome.activation_of(id);
+        let a = activation[&id];
         let _ = writeln!(
             s,
             "  {} [label=\"{}\\n{}\", fillcolor=\"{}\", tooltip=\"layer {}\"];",

@@ -97,9 +97,11 @@ impl std::str::FromStr for Sweep {
     fn from_str(s: &str) -> std::result::Result<Sweep, String> {
         let parts: Vec<&str> = s.split(':').collect();
         let [a, b, c] = parts.as_slice() else {
-            return Err(format!("{s:?} is not START:STOP:STEP (for example -2:2:0.1)"));
+            return Err(format!("{} is not START:STOP:STEP (for example -2:2:0.1)", crate::fsutil::quote(s)));
         };
-        let num = |x: &str| x.trim().parse::<f64>().map_err(|_| format!("{x:?} in {s:?} is not a number"));
+        let num = |x: &str| {
+            x.trim().parse::<f64>().map_err(|_| format!("{} is not a number", crate::fsutil::quote(x)))
+        };
         let sweep = Sweep { start: num(a)?, stop: num(b)?, step: num(c)? };
         sweep.grid().map_err(|e| e.to_string())?;
         Ok(sweep)
@@ -207,7 +209,8 @@ pub struct DigitSweep {
     pub accuracy: Vec<Vec<Option<f64>>>,
     /// Accuracy over all examples at each weight.
     pub overall: Vec<f64>,
-    /// The best weight of each digit (first on ties).
+    /// The best weight of each digit (first on ties), never 0: at w = 0 every output is 0 and the
+    /// first class wins by default, which says nothing about the network.
     pub best_weight: Vec<Option<f32>>,
 }
 
@@ -348,7 +351,7 @@ pub fn report(
         .iter()
         .map(|accs| {
             let mut best: Option<(usize, f64)> = None;
-            for (k, a) in accs.iter().enumerate() {
+            for (k, a) in accs.iter().enumerate().filter(|&(k, _)| grid[k] != 0.0) {
                 if let Some(a) = *a {
                     if best.is_none_or(|(_, b)| a > b) {
                         best = Some((k, a));
