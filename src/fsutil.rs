@@ -71,6 +71,19 @@ pub fn quote(text: &str) -> String {
     }
 }
 
+/// A parser's message about untrusted input, cut in the middle when long: serde quotes unknown
+/// field and variant names whole, and the end says where in the file the problem is.
+pub fn clip(msg: impl std::fmt::Display) -> String {
+    let msg = msg.to_string();
+    let chars: Vec<char> = msg.chars().collect();
+    if chars.len() <= 240 {
+        return msg;
+    }
+    let head: String = chars[..120].iter().collect();
+    let tail: String = chars[chars.len() - 100..].iter().collect();
+    format!("{head} ... {tail}")
+}
+
 /// `2026-11-30T05-24-10Z`: the UTC time, readable and safe in a file name.
 pub fn utc_stamp(time: std::time::SystemTime) -> String {
     let secs = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -150,6 +163,14 @@ mod tests {
         // 2000-02-29 12:34:56 UTC (a leap day of a century leap year), from `date -u -d ... +%s`.
         assert_eq!(at(951_827_696), "2000-02-29T12-34-56Z");
         assert_eq!(at(1_796_016_250), "2026-11-30T05-24-10Z");
+    }
+
+    #[test]
+    fn long_messages_keep_their_ends() {
+        let msg = format!("unknown field `{}`, expected `id` at line 1 column 9", "y".repeat(5000));
+        let clipped = clip(&msg);
+        assert!(clipped.len() < 300 && clipped.starts_with("unknown field") && clipped.ends_with("column 9"));
+        assert_eq!(clip("short"), "short");
     }
 
     #[test]

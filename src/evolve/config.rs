@@ -89,8 +89,9 @@ impl SearchConfig {
 
     /// Parses and validates a config's JSON text; `path` only names the file in errors.
     pub fn from_json(text: &str, path: &Path) -> Result<SearchConfig> {
-        let c: SearchConfig = serde_json::from_str(text)
-            .map_err(|e| Error::format(path, format!("not a valid search config: {e}")))?;
+        let c: SearchConfig = serde_json::from_str(text).map_err(|e| {
+            Error::format(path, format!("not a valid search config: {}", crate::fsutil::clip(e)))
+        })?;
         c.validate().map_err(|e| Error::format(path, e.to_string()))?;
         Ok(c)
     }

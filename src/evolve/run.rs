@@ -118,14 +118,18 @@ pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
         ));
     }
     let bytes = crate::fsutil::read_file(&path, MAX_CHECKPOINT)?;
-    let corrupt = |m: String| Error::format(&path, format!("corrupt checkpoint: {m}"));
-    let json =
-        crate::fsutil::read_limited(flate2::read::GzDecoder::new(&bytes[..]), MAX_CHECKPOINT_JSON, &path)
-            .map_err(|e| match e {
-                Error::Io { source, .. } => corrupt(source.to_string()),
-                e => e,
-            })?;
-    let file: CheckpointFile = serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+    parse_checkpoint(&bytes, &path)
+}
+
+/// Decodes and checks a checkpoint file's bytes; `path` only names the file in errors.
+pub fn parse_checkpoint(bytes: &[u8], path: &Path) -> Result<SearchState> {
+    let corrupt = |m: String| Error::format(path, format!("corrupt checkpoint: {m}"));
+    let json = crate::fsutil::read_limited(flate2::read::GzDecoder::new(bytes), MAX_CHECKPOINT_JSON, path)
+        .map_err(|e| match e {
+            Error::Io { source, .. } => corrupt(source.to_string()),
+            e => e,
+        })?;
+    let file: CheckpointFile = serde_json::from_slice(&json).map_err(|e| corrupt(crate::fsutil::clip(e)))?;
     if file.format != CHECKPOINT_FORMAT || file.version != CHECKPOINT_VERSION {
         return Err(corrupt(format!(
             "format {} version {}, expected {CHECKPOINT_FORMAT:?} version {CHECKPOINT_VERSION}",

@@ -41,7 +41,7 @@ pub fn to_string(genome: &Genome) -> String {
 /// Parses and validates; `path` is only used to name the file in errors.
 pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
     let file: GenomeFile = serde_json::from_str(text)
-        .map_err(|e| Error::format(path, format!("not a valid genome file: {e}")))?;
+        .map_err(|e| Error::format(path, format!("not a valid genome file: {}", crate::fsutil::clip(e))))?;
     if file.format != FORMAT {
         let format = crate::fsutil::quote(&file.format);
         return Err(Error::format(path, format!("format is {format}, expected {FORMAT:?}")));
