@@ -1,4 +1,4 @@
-//! Evolution: the search of `../shared/WANN.md` over any [`task::Task`], its ranking, selection and
+//! Evolution: the WANN search (Gaier & Ha, 2019) over any [`task::Task`], its ranking, selection and
 //! mutation, and the run directory (log, champion, checkpoints) around it.
 
 pub mod config;

@@ -1,4 +1,4 @@
-//! The search loop of `../shared/WANN.md`: evaluate everyone at every weight on the generation's
+//! The WANN search loop: evaluate everyone at every weight on the generation's
 //! minibatch, track the champion, rank with NSGA-II (objective pair switched at random), then cull,
 //! keep elites and breed mutated children by tournament.
 
