@@ -214,6 +214,10 @@ fn run_directories_are_never_overwritten_nor_mixed() {
     let e = failure(&args);
     assert!(e.contains("log.csv") && e.contains("overwrite"), "{e}");
     assert_eq!(std::fs::read_to_string(user.join("log.csv")).unwrap(), "my own numbers\n");
+    let e = failure(&["search", "--resume", user.to_str().unwrap()]);
+    assert!(e.contains("no checkpoint here"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(&user).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["log.csv"], "nothing added to the user's folder");
     // Another run's checkpoint copied into a run directory is refused, and the log is untouched.
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run_ok(&tiny_search(&a, "2"));
@@ -251,6 +255,8 @@ fn settings_that_cannot_be_meant_are_refused() {
     assert!(failure(&["search", "--config", config.to_str().unwrap()]).contains("unknown field `typo`"));
     let e = failure(&["eval", "/dev/zero", "--backend", "cpu"]);
     assert!(e.contains("larger than"), "{e}");
+    let e = failure(&["eval", "tests/fixtures/hand_made.json", "--backend", "cpu", "--draws", "1000000"]);
+    assert!(e.contains("predictions"), "{e}");
 }
 
 #[test]

@@ -120,6 +120,9 @@ impl SearchConfig {
         if self.minibatch == 0 || self.tournament == 0 {
             return bad("minibatch and tournament must be at least 1".into());
         }
+        if self.tournament > MAX_POPULATION {
+            return bad(format!("tournament must be at most {MAX_POPULATION} (is {})", self.tournament));
+        }
         for (name, v) in [
             ("cull_ratio", self.cull_ratio),
             ("elite_ratio", self.elite_ratio),

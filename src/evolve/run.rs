@@ -109,13 +109,14 @@ pub fn save_checkpoint(dir: &Path, state: &SearchState) -> Result<()> {
     write_atomic(&dir.join(CHECKPOINT), &bytes)
 }
 
+fn no_checkpoint(path: &Path) -> Error {
+    Error::format(path, "no checkpoint here: is this a run directory made by `wann search`?")
+}
+
 pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
     let path = dir.join(CHECKPOINT);
     if !path.exists() {
-        return Err(Error::format(
-            &path,
-            "no checkpoint here: is this a run directory made by `wann search`?",
-        ));
+        return Err(no_checkpoint(&path));
     }
     let bytes = crate::fsutil::read_file(&path, MAX_CHECKPOINT)?;
     parse_checkpoint(&bytes, &path)
@@ -198,17 +199,24 @@ pub fn create(dir: &Path, config: &SearchConfig) -> Result<DirLock> {
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let lock = DirLock::acquire(dir)?;
-    let ours = [CHECKPOINT, CONFIG, LOG, CHAMPION_JSON, CHAMPION_OUT].into_iter().chain(REPORT_FILES);
-    let present: Vec<&str> = ours.filter(|f| dir.join(f).exists()).collect();
-    if !present.is_empty() {
-        return Err(Error::Invalid(format!(
+    let refuse_ours = || {
+        let ours = [CHECKPOINT, CONFIG, LOG, CHAMPION_JSON, CHAMPION_OUT].into_iter().chain(REPORT_FILES);
+        let present: Vec<&str> = ours.filter(|f| dir.join(f).exists()).collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
             "{} already holds {}, which a new run would overwrite: pick another --out (or move them away)",
             dir.display(),
             present.join(", ")
-        )));
-    }
+        )))
+    };
+    // Checked before the lock (so that a user's folder is left as it was) and again once it is held
+    // (another process may have started a run there in between).
+    refuse_ours()?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let lock = DirLock::acquire(dir)?;
+    refuse_ours()?;
     write_config(dir, config)?;
     write_atomic(&dir.join(LOG), format!("{LOG_HEADER}\n").as_bytes())?;
     Ok(lock)
@@ -225,6 +233,10 @@ pub fn write_config(dir: &Path, config: &SearchConfig) -> Result<()> {
 pub fn open(dir: &Path) -> Result<(SearchState, DirLock)> {
     if !dir.is_dir() {
         return Err(Error::format(dir, "not a directory: give the run directory made by `wann search`"));
+    }
+    if !dir.join(CHECKPOINT).exists() {
+        // Said before taking the lock, which would leave a lock file in a folder that is no run.
+        return Err(no_checkpoint(&dir.join(CHECKPOINT)));
     }
     let lock = DirLock::acquire(dir)?;
     let state = load_checkpoint(dir)?;

@@ -59,6 +59,9 @@ impl Default for Sweep {
 pub const MAX_SWEEP_POINTS: usize = 100_001;
 /// Most random draws.
 pub const MAX_DRAWS: usize = 1_000_000;
+/// Most (weight value, example) predictions one report holds (the default report on the MNIST test
+/// set makes 1.5 million).
+pub const MAX_PREDICTIONS: u64 = 1 << 28;
 
 impl Sweep {
     /// The grid values, each rounded to 9 decimals so that `-2 + 15 * 0.1` is exactly `-0.5`.
@@ -260,6 +263,16 @@ pub fn report(
         )));
     }
     let grid = options.sweep.grid()?;
+    // One predicted class per (weight value, example), held at once: bounded before any work.
+    let predictions = (options.weights.len() + grid.len() + options.draws) as u64 * labels.len() as u64;
+    if predictions > MAX_PREDICTIONS {
+        return Err(Error::Invalid(format!(
+            "{} weight values (per-weight, sweep and random draws) x {} examples is {predictions} predictions, \
+             more than {MAX_PREDICTIONS}: use fewer draws, a coarser sweep or fewer examples",
+            options.weights.len() + grid.len() + options.draws,
+            labels.len()
+        )));
+    }
     let program = compile(genome)?;
     let topo = graph::Topology::new(genome)?;
     let fields = receptive::receptive_fields(genome)?;
