@@ -5,19 +5,22 @@
 use super::graph::Topology;
 use super::pictures::{activation_colour, grid_shape};
 use crate::error::Result;
-use crate::genome::{Activation, Genome, NodeKind};
+use crate::genome::{Activation, Genome};
 use std::fmt::Write;
 
+/// The node's name by its id alone (the genome is valid, so every id past the outputs is a hidden
+/// node): no search through the genome, so that the export stays linear in its size.
 fn node_name(genome: &Genome, id: u32) -> String {
-    match genome.kind_of(id) {
-        Some(NodeKind::Bias) => "bias".into(),
-        Some(NodeKind::Input) => {
-            let (_, cols) = grid_shape(genome.n_inputs);
-            let p = id - 1;
-            format!("r{}c{}", p / cols, p % cols)
-        }
-        Some(NodeKind::Output) => format!("out{}", id - genome.first_output_id()),
-        _ => format!("h{id}"),
+    if id == 0 {
+        "bias".into()
+    } else if id <= genome.n_inputs {
+        let (_, cols) = grid_shape(genome.n_inputs);
+        let p = id - 1;
+        format!("r{}c{}", p / cols, p % cols)
+    } else if id < genome.fixed_node_count() {
+        format!("out{}", id - genome.first_output_id())
+    } else {
+        format!("h{id}")
     }
 }
 
