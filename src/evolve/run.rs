@@ -206,7 +206,7 @@ pub fn create(dir: &Path, config: &SearchConfig) -> Result<DirLock> {
             return Ok(());
         }
         Err(Error::Invalid(format!(
-            "{} already holds {}, which a new run would overwrite: pick another --out (or move them away)",
+            "{} already holds {}, which a new run would overwrite: pick another run directory (or move them away)",
             dir.display(),
             present.join(", ")
         )))
