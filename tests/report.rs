@@ -114,6 +114,23 @@ fn statistics_match_the_reference_evaluator() {
 }
 
 #[test]
+fn the_best_weight_of_a_digit_is_never_zero() {
+    // At w = 0 every output is 0 and class 0 wins by default: digit 0 is then 100% right, which
+    // says nothing about the network and must not be reported as its best weight.
+    let data = first_test_images(300);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut cpu = CpuEvaluator::new(data.clone());
+    for _ in 0..5 {
+        let genome = common::random_genome(&mut rng, 256, 10, 10, 300, false);
+        let r = report::report(&mut cpu, &genome, &data.labels, &Options::default()).unwrap();
+        let sweep = &r.per_digit_sweep;
+        let zero = sweep.weights.iter().position(|&w| w == 0.0).expect("the default sweep has w = 0");
+        assert_eq!(sweep.accuracy[0][zero], Some(1.0), "the trap this test is about is there");
+        assert!(sweep.best_weight.iter().all(|&w| w.is_some_and(|w| w != 0.0)), "{:?}", sweep.best_weight);
+    }
+}
+
+#[test]
 fn empty_network_predicts_class_zero() {
     let data = first_test_images(64);
     let genome = Genome::empty(256, 10);

@@ -233,9 +233,10 @@ pub fn heatmap(sweep: &DigitSweep) -> RgbImage {
         cell(&mut c, all_y, k, Some(v));
     }
     // Boxes on the best weight of each row (first best on ties).
+    // As `DigitSweep::best_weight`: w = 0 is never boxed (every output is 0 there).
     let best_col = |accs: &mut dyn Iterator<Item = Option<f64>>| -> Option<usize> {
         let mut best: Option<(usize, f64)> = None;
-        for (k, v) in accs.enumerate() {
+        for (k, v) in accs.enumerate().filter(|&(k, _)| sweep.weights.get(k) != Some(&0.0)) {
             if let Some(v) = v {
                 if best.is_none_or(|(_, b)| v > b) {
                     best = Some((k, v));
