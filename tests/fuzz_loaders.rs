@@ -11,10 +11,14 @@ use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 use wann::data::idx;
+use wann::data::Dataset;
+use wann::eval::cpu::CpuEvaluator;
 use wann::evolve::config::SearchConfig;
 use wann::evolve::run;
 use wann::evolve::search::Search;
+use wann::evolve::task::Classification;
 use wann::genome::{json, out_format, Genome};
 
 /// Numbers that break naive size arithmetic.
@@ -249,6 +253,18 @@ fn configs_never_panic_and_what_they_accept_validates() {
     assert!(accepted > 0, "some mutations keep a valid file (a check of the harness itself)");
 }
 
+/// A 5-input, 2-class task of a few examples, matching the checkpoint fuzzed below.
+fn tiny_task() -> Classification {
+    let data = Arc::new(Dataset {
+        name: "tiny".into(),
+        dim: 5,
+        classes: 2,
+        inputs: (0..40).map(|i| (i % 7) as f32 / 7.0).collect(),
+        labels: vec![0, 1, 1, 0, 1, 0, 0, 1],
+    });
+    Classification::new(Box::new(CpuEvaluator::with_threads(data.clone(), 1).unwrap()), data, 4, 0)
+}
+
 #[test]
 fn checkpoints_never_panic_and_what_they_accept_is_consistent() {
     let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -259,6 +275,7 @@ fn checkpoints_never_panic_and_what_they_accept_is_consistent() {
     let file = dir.path().join(run::CHECKPOINT);
     let packed = std::fs::read(&file).unwrap();
     assert_eq!(run::load_checkpoint(dir.path()).unwrap(), search.state);
+    Search::resume(search.state.clone()).step(&mut tiny_task()).expect("the checkpoint itself carries on");
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(&packed[..]).read_to_end(&mut json).unwrap();
     let mut accepted = 0;
@@ -271,6 +288,11 @@ fn checkpoints_never_panic_and_what_they_accept_is_consistent() {
             for g in state.population.iter().chain(state.champion.as_ref().map(|c| &c.genome)) {
                 case("accepted checkpoint genome", i, &input, || accepted_genome_works(g));
             }
+            // And the search carries on from it (an error is fine, a panic is not).
+            case("a generation from the checkpoint", i, &input, || {
+                let mut search = Search::resume(state);
+                let _ = search.step(&mut tiny_task());
+            });
         }
     }
     assert!(accepted > 0, "some mutations keep a valid file (a check of the harness itself)");

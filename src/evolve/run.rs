@@ -162,6 +162,19 @@ pub fn parse_checkpoint(bytes: &[u8], path: &Path) -> Result<SearchState> {
             "genomes with {fi} inputs and {fo} outputs next to one with {i} inputs and {o} outputs"
         )));
     }
+    // New genes and nodes are numbered from the counters: behind the genomes, they would reuse ids;
+    // at the end of their range, they would wrap around.
+    let needed = super::mutation::Counters::after(&population);
+    let c = file.counters;
+    if c.next_innovation < needed.next_innovation || c.next_node_id < needed.next_node_id {
+        return Err(corrupt(format!(
+            "the counters (next innovation {}, next node id {}) are behind the genomes (which use up to {} and {})",
+            c.next_innovation, c.next_node_id, needed.next_innovation, needed.next_node_id
+        )));
+    }
+    if c.next_innovation > u64::MAX / 2 || c.next_node_id > u32::MAX / 2 {
+        return Err(corrupt("the counters are at the end of their range".into()));
+    }
     let champion = match file.champion {
         Some((g, fitness, generation)) => Some(Champion {
             genome: g.into_genome().map_err(|e| corrupt(format!("champion: {e}")))?,
