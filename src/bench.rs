@@ -4,7 +4,7 @@
 //! an edge-evaluation one enabled connection x one image x one weight value.
 
 use crate::data::Dataset;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::{Evaluator, TimeSplit};
 use crate::evolve::config::SearchConfig;
 use crate::evolve::search::Search;
@@ -62,6 +62,33 @@ impl Default for BenchConfig {
     }
 }
 
+impl BenchConfig {
+    /// Refuses workloads that would measure nothing (a zero count gives no throughput) or that the
+    /// data set of `examples` images cannot fill.
+    pub fn validate(&self, examples: usize) -> Result<()> {
+        let max = crate::evolve::config::MAX_POPULATION;
+        if !(1..=max).contains(&self.population) {
+            return Err(Error::Invalid(format!(
+                "the population must be from 1 to {max} (is {})",
+                self.population
+            )));
+        }
+        for (name, n) in [("minibatch", self.minibatch), ("test images", self.test_images)] {
+            if n == 0 || n > examples {
+                return Err(Error::Invalid(format!(
+                    "{name} must be from 1 to the {examples} images of the data set (is {n})"
+                )));
+            }
+        }
+        if self.repetitions == 0 || self.weights.is_empty() || self.distinct == 0 {
+            return Err(Error::Invalid(
+                "repetitions, weights and distinct networks must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One workload: packed programs over a set of images.
 pub struct Workload {
     pub name: String,
@@ -101,6 +128,7 @@ fn population_of(
 /// The generation workloads (one per size: `population` programs on a `minibatch`-image batch) and the
 /// test-set workload (one champion-sized program on `test_images` images).
 pub fn workloads(cfg: &BenchConfig, sizes: &[Size], data: &Dataset) -> Result<Vec<Workload>> {
+    cfg.validate(data.len())?;
     let (n_in, n_out) = (data.dim as u32, data.classes as u32);
     let batch = crate::data::minibatch::draw(cfg.seed, 0, data.len(), cfg.minibatch);
     let mut out = Vec::new();

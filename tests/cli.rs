@@ -1,33 +1,11 @@
 //! The `wann` binary end to end: its commands give the reference evaluator's numbers and clear errors.
 
+#[macro_use]
 mod common;
 
+use common::{failure, failure_of, ok_json, wann, wann_in};
 use std::path::Path;
-use std::process::{Command, Output};
 use wann::eval::{reference, TRAINING_WEIGHTS};
-
-fn wann(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_wann"))
-        .args(args)
-        .env("WANN_DATA", common::mnist_dir())
-        .output()
-        .expect("the binary runs");
-    out
-}
-
-fn ok_json(args: &[&str]) -> serde_json::Value {
-    let out = wann(args);
-    assert!(out.status.success(), "wann {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
-}
-
-fn failure(args: &[&str]) -> String {
-    let out = wann(args);
-    assert!(!out.status.success(), "wann {args:?} should fail");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!err.contains("panicked"), "wann {args:?} panicked: {err}");
-    err
-}
 
 /// Per-weight accuracies from `wann eval --json`.
 fn accuracies(v: &serde_json::Value) -> Vec<f64> {
@@ -41,18 +19,19 @@ fn hand_made_and_converted_networks_evaluate_as_the_reference_says() {
     let out = dir.path().join("hand_made.out");
     let conv = wann(&["convert", json.to_str().unwrap(), out.to_str().unwrap()]);
     assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));
-    let data = common::mnist_test();
+    let data = common::synthetic_test();
     let genome = wann::genome::json::load(&json).unwrap();
     let exact = reference::evaluate(&genome, &TRAINING_WEIGHTS, &data, &data.all_indices()).unwrap();
     for file in [&json, &out] {
         let v = ok_json(&["eval", file.to_str().unwrap(), "--json", "--backend", "cpu"]);
-        assert_eq!(v["report"]["examples"], 10_000);
+        let n = data.len() as f64;
+        assert_eq!(v["report"]["examples"], data.len());
         for (acc, e) in accuracies(&v).iter().zip(&exact) {
-            assert_eq!(*acc, e.correct as f64 / 10_000.0, "{}", file.display());
+            assert_eq!((*acc * n).round(), e.correct as f64, "{}", file.display());
         }
         for (row, e) in v["report"]["per_weight"].as_array().unwrap().iter().zip(&exact) {
             let ce = row["mean_cross_entropy"].as_f64().unwrap();
-            assert!((ce - e.ce_sum / 10_000.0).abs() < 1e-4, "{ce} vs {}", e.ce_sum / 10_000.0);
+            assert!((ce - e.ce_sum / n).abs() < 1e-4, "{ce} vs {}", e.ce_sum / n);
         }
     }
 }
@@ -159,14 +138,14 @@ fn bench_reports_throughput_as_json() {
     assert_eq!(results.len(), 1, "one generation workload (no grown size, so no test-set workload)");
     let m = &results[0];
     assert!(m["backend"].as_str().unwrap().starts_with("cpu"));
+    assert_eq!(m["workload"], "start x8 x6w x64", "the workload is the one asked for");
     let secs = m["seconds"]["median"].as_f64().unwrap();
     assert!(secs > 0.0 && m["seconds"]["min"].as_f64().unwrap() <= secs);
-    // edge-evaluations = enabled connections x images x weights, per second.
-    let edges = m["mean_connections"].as_f64().unwrap() * 8.0 * 64.0 * 6.0;
-    let rate = m["edge_evaluations_per_second"].as_f64().unwrap();
-    assert!((rate * secs / edges - 1.0).abs() < 1e-9, "{rate} x {secs} vs {edges}");
-    let genomes = m["genome_evaluations_per_second"].as_f64().unwrap() * secs;
-    assert!((genomes / (8.0 * 6.0) - 1.0).abs() < 1e-9, "{genomes} genome evaluations");
+    // A workload of nothing would print NaN throughput: refused instead.
+    for zero in ["--population", "--minibatch", "--test-images", "--repetitions"] {
+        let e = failure(&["bench", "--backend", "cpu", "--sizes", "start", zero, "0"]);
+        assert!(e.contains("must be"), "{zero} 0: {e}");
+    }
     let e = failure(&["bench", "--sizes", "huge"]);
     assert!(e.contains("unknown size"), "{e}");
 }
@@ -201,13 +180,18 @@ fn commands_follow_the_semantics_a_genome_file_states() {
     let out_text = std::fs::read_to_string(file("ref.out")).unwrap();
     assert!(!out_text.contains("nan"), "the disabled hidden->hidden gene is written as running");
 
-    let data = common::mnist_test();
+    let data = mnist_test!();
+    let mnist = mnist_dir!();
     let indices: Vec<u32> = (0..500).collect();
     let oracle = |g: &Genome| -> Vec<f64> {
         let stats = reference::evaluate(g, &TRAINING_WEIGHTS, &data, &indices).unwrap();
         stats.iter().map(|s| s.correct as f64 / 500.0).collect()
     };
-    let eval = |f: &str| accuracies(&ok_json(&["eval", f, "--json", "--limit", "500", "--backend", "cpu"]));
+    let eval = |f: &str| {
+        let out = common::wann_in(&mnist, &["eval", f, "--json", "--limit", "500", "--backend", "cpu"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        accuracies(&serde_json::from_slice(&out.stdout).unwrap())
+    };
     let reference_acc = oracle(&g);
     let neat_acc = oracle(&g.clone().with_semantics(Semantics::Neat));
     assert_ne!(reference_acc, neat_acc, "the example must tell the semantics apart");
@@ -255,4 +239,167 @@ fn search_takes_semantics_and_champion_check_and_its_champion_states_them() {
     assert!(champion.contains("\"semantics\": \"neat\""));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("champion on the whole training set (500 images)"), "{stdout}");
+}
+
+/// The small search every test below starts from, into `dir`.
+fn tiny_search(dir: &Path, generations: &str) -> Vec<String> {
+    let args = ["search", "--population", "12", "--generations", generations, "--minibatch", "50"];
+    let rest = ["--train-limit", "600", "--backend", "cpu", "--quiet", "--seed", "5", "--out"];
+    args.iter().chain(&rest).map(|s| s.to_string()).chain([dir.to_str().unwrap().to_string()]).collect()
+}
+
+fn run_ok(args: &[String]) -> std::process::Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = wann(&args);
+    assert!(out.status.success(), "wann {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// The log's fitness columns (the timing columns differ from run to run).
+fn fitness_log(dir: &Path) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join("log.csv")).unwrap();
+    log.lines().map(|l| l.split(',').take(10).collect::<Vec<_>>().join(",")).collect()
+}
+
+#[test]
+fn resume_extends_to_more_generations_and_refuses_other_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (short, long) = (dir.path().join("short"), dir.path().join("long"));
+    run_ok(&tiny_search(&short, "2"));
+    run_ok(&tiny_search(&long, "4"));
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["search", "--resume", short.to_str().unwrap(), "--quiet"];
+        args.extend_from_slice(extra);
+        (wann(&args), args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    };
+    for (flag, value) in
+        [("--population", "20"), ("--seed", "1"), ("--minibatch", "10"), ("--preset", "quick")]
+    {
+        let (out, args) = resume(&[flag, value]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let e = failure_of(&out, &args);
+        assert!(e.contains(flag) && e.contains("cannot change on --resume"), "{e}");
+    }
+    let (out, args) = resume(&["--generations", "1"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(failure_of(&out, &args).contains("at least"));
+    // Extended from 2 to 4 generations: the same log and champion as a run of 4 from the start.
+    let (out, _) = resume(&["--generations", "4"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fitness_log(&short), fitness_log(&long));
+    let champion = |d: &Path| std::fs::read_to_string(d.join("champion.json")).unwrap();
+    assert_eq!(champion(&short), champion(&long));
+    let config = std::fs::read_to_string(short.join("config.json")).unwrap();
+    assert!(config.contains("\"generations\": 4"), "{config}");
+}
+
+#[test]
+fn run_directories_are_never_overwritten_nor_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder with a file of the user's that a run would write.
+    let user = dir.path().join("mine");
+    std::fs::create_dir(&user).unwrap();
+    std::fs::write(user.join("log.csv"), "my own numbers\n").unwrap();
+    let args = tiny_search(&user, "1");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let e = failure(&args);
+    assert!(e.contains("log.csv") && e.contains("overwrite"), "{e}");
+    assert_eq!(std::fs::read_to_string(user.join("log.csv")).unwrap(), "my own numbers\n");
+    let e = failure(&["search", "--resume", user.to_str().unwrap()]);
+    assert!(e.contains("no checkpoint here"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(&user).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["log.csv"], "nothing added to the user's folder");
+    // Another run's checkpoint copied into a run directory is refused, and the log is untouched.
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_ok(&tiny_search(&a, "2"));
+    run_ok(&tiny_search(&b, "1"));
+    std::fs::copy(a.join("checkpoint.json.gz"), b.join("checkpoint.json.gz")).unwrap();
+    let log_before = std::fs::read_to_string(b.join("log.csv")).unwrap();
+    let e = failure(&["search", "--resume", b.to_str().unwrap(), "--generations", "3"]);
+    assert!(e.contains("belongs to another run"), "{e}");
+    assert_eq!(std::fs::read_to_string(b.join("log.csv")).unwrap(), log_before);
+}
+
+#[test]
+fn settings_that_cannot_be_meant_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--generations", "0"], "generations must be at least 1"),
+        (&["--population", "1000000000"], "population must be from 2"),
+        (&["--minibatch", "5000"], "more than the 1200 training images"),
+        (&["--train-limit", "100000"], "more than the 1200 training images"),
+        (&["--config", "/dev/zero"], "larger than"),
+    ];
+    for (i, (flags, want)) in cases.iter().enumerate() {
+        let target = out(&format!("run{i}"));
+        let mut args = vec!["search", "--backend", "cpu", "--out", target.as_str()];
+        args.extend_from_slice(flags);
+        let e = failure(&args);
+        assert!(e.contains(want), "{flags:?}: {e}");
+        assert!(!Path::new(&target).join("config.json").exists(), "{flags:?} left a run directory behind");
+    }
+    let config = dir.path().join("c.json");
+    std::fs::write(&config, r#"{"generations": 0}"#).unwrap();
+    assert!(failure(&["search", "--config", config.to_str().unwrap()]).contains("generations must be"));
+    std::fs::write(&config, r#"{"mutation": {"add_connection": 1, "add_node": 1, "enable": 1, "change_activation": 1, "typo": 1}}"#).unwrap();
+    assert!(failure(&["search", "--config", config.to_str().unwrap()]).contains("unknown field `typo`"));
+    let e = failure(&["eval", "/dev/zero", "--backend", "cpu"]);
+    assert!(e.contains("larger than"), "{e}");
+    let e = failure(&["eval", "tests/fixtures/hand_made.json", "--backend", "cpu", "--draws", "1000000"]);
+    assert!(e.contains("predictions"), "{e}");
+}
+
+#[test]
+fn ctrl_c_stops_with_status_130_and_the_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = tiny_search(&run, "100000");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wann"))
+        .args(&args)
+        .env("WANN_DATA", common::synthetic_mnist_dir())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for a few generations in the log, then interrupt as Ctrl-C would.
+    while std::fs::read_to_string(run.join("log.csv")).map_or(0, |l| l.lines().count()) < 3 {
+        assert!(child.try_wait().unwrap().is_none(), "the search ended on its own");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("--resume") && !err.contains("panicked"), "{err}");
+    let done = fitness_log(&run).len() as u64 - 1;
+    let out = wann(&["search", "--resume", run.to_str().unwrap(), "--generations", &(done + 1).to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hand_made.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wann"))
+        .args(["eval", net.to_str().unwrap(), "--backend", "cpu"])
+        .env("WANN_DATA", common::synthetic_mnist_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `wann eval ... | head -n 0`: the reader is gone before the tables are printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{:?}: {err}", out.status);
+}
+
+#[test]
+fn the_real_mnist_files_load_when_present() {
+    let dir = mnist_dir!();
+    let out = wann_in(
+        &dir,
+        &["eval", "tests/fixtures/hand_made.json", "--backend", "cpu", "--limit", "100", "--json"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

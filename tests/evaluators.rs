@@ -1,6 +1,7 @@
 //! The compiler and the fast CPU evaluator against the f64 reference evaluator and hand-computed
 //! cases.
 
+#[macro_use]
 mod common;
 
 use rand::SeedableRng;
@@ -156,7 +157,7 @@ fn check_against_reference(genomes: &[Genome], data: &Arc<Dataset>, indices: &[u
 
 #[test]
 fn fast_matches_reference_on_random_genomes_and_real_mnist() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let indices: Vec<u32> = (0..200).map(|i| i * 37).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     // Wide fan-in, deep chains, nodes without inputs (hidden > conns), every activation.
@@ -175,7 +176,7 @@ fn fast_matches_reference_on_random_genomes_and_real_mnist() {
 
 #[test]
 fn predictions_match_reference_and_evaluate() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let indices: Vec<u32> = (0..500).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let weights = [-1.5f32, 0.3, 1.0];
@@ -210,7 +211,7 @@ fn predictions_match_reference_and_evaluate() {
 
 #[test]
 fn results_do_not_depend_on_thread_count() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let genomes: Vec<_> =
         (0..8).map(|_| compile(&common::random_genome(&mut rng, 256, 10, 10, 200, false)).unwrap()).collect();

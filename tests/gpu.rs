@@ -1,7 +1,8 @@
 //! The GPU evaluator against the fast CPU evaluator and the f64 reference, on random genomes and real
-//! MNIST minibatches. Without a GPU adapter these tests print why and return, unless
-//! `WANN_REQUIRE_GPU=1` (CI, on lavapipe), where a missing adapter fails them.
+//! MNIST minibatches. Without a GPU adapter (or MNIST) these tests print a SKIPPED line saying why and
+//! return, unless `WANN_REQUIRE_GPU=1` (CI, on lavapipe), where a missing adapter fails them.
 
+#[macro_use]
 mod common;
 
 use rand::SeedableRng;
@@ -23,7 +24,7 @@ fn gpu(data: &Arc<Dataset>, opts: GpuOptions) -> Option<GpuEvaluator> {
             panic!("WANN_REQUIRE_GPU=1 but the GPU evaluator cannot start: {e}")
         }
         Err(e) => {
-            eprintln!("skipping GPU test: {e}");
+            common::skip(&format!("no usable GPU adapter ({e}); set WANN_REQUIRE_GPU=1 to fail instead"));
             None
         }
     }
@@ -113,7 +114,7 @@ fn check(genomes: &[Genome], data: &Arc<Dataset>, indices: &[u32], gpu_eval: &Ev
 
 #[test]
 fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
     eprintln!("{}", gpu.summary());
     let genomes = random_genomes(21, 200);
@@ -133,7 +134,7 @@ fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
 
 #[test]
 fn predictions_match_cpu_on_test_images() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
     let g = common::random_genome(&mut rng, 256, 10, 30, 600, false);
@@ -172,7 +173,7 @@ fn predictions_match_cpu_on_test_images() {
 
 #[test]
 fn large_grids_are_split_not_truncated() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut whole) = gpu(&data, GpuOptions::default()) else { return };
     // Two workgroups per dimension, 128 examples per pass, 140 kB per binding: many dispatches,
     // three passes and two program groups.
@@ -209,7 +210,7 @@ fn large_grids_are_split_not_truncated() {
 
 #[test]
 fn programs_over_the_size_cap_are_evaluated_on_the_cpu() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let opts = GpuOptions { max_ops: 48, ..GpuOptions::default() };
     let Some(mut gpu) = gpu(&data, opts) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
@@ -260,7 +261,7 @@ fn wide_genome(rng: &mut impl rand::Rng, hidden: u32) -> Genome {
 
 #[test]
 fn big_programs_run_on_the_gpu() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
     // About 400 and 3000 live ops: large scratch blocks, fewer workgroups per dispatch. (On lavapipe
@@ -302,7 +303,7 @@ fn big_programs_run_on_the_gpu() {
 
 #[test]
 fn bad_requests_are_clear_errors() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
     let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
@@ -322,7 +323,7 @@ fn bad_requests_are_clear_errors() {
 
 #[test]
 fn a_lost_device_is_an_error_not_a_panic() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
     let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
@@ -337,7 +338,7 @@ fn a_lost_device_is_an_error_not_a_panic() {
 
 #[test]
 fn backend_choice_says_what_it_chose() {
-    let data = Arc::new(common::mnist_test().as_ref().clone().truncated(100));
+    let data = Arc::new(mnist_test!().as_ref().clone().truncated(100));
     let (_, why) = backend::open(Backend::Cpu, data.clone()).unwrap();
     assert!(why.contains("cpu"), "{why}");
     let (auto, why) = backend::open(Backend::Auto, data.clone()).unwrap();
@@ -388,7 +389,7 @@ fn template_genome(data: &Dataset) -> Genome {
 /// `wann eval --backend gpu` and `--backend cpu` give the same accuracies on the 10,000 test images.
 #[test]
 fn cli_eval_gpu_matches_cpu_on_the_test_set() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     if gpu(&data, GpuOptions::default()).is_none() {
         return;
     }
@@ -398,7 +399,7 @@ fn cli_eval_gpu_matches_cpu_on_the_test_set() {
     let run = |backend: &str| -> serde_json::Value {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_wann"))
             .args(["eval", "--json", "--backend", backend, "--data"])
-            .arg(common::mnist_dir())
+            .arg(common::try_mnist_dir().expect("found above"))
             .arg(&path)
             .output()
             .unwrap();
@@ -432,7 +433,7 @@ fn cli_eval_gpu_matches_cpu_on_the_test_set() {
 #[test]
 #[ignore]
 fn throughput() {
-    let data = common::mnist_test();
+    let data = mnist_test!();
     let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
     let programs: Vec<_> = (0..96)

@@ -1,6 +1,7 @@
 //! MNIST preprocessing: bit-exact against OpenCV (fixture made by tests/fixtures/opencv_reference.py),
 //! and hand-computed cases for each step.
 
+#[macro_use]
 mod common;
 
 use sha2::{Digest, Sha256};
@@ -9,7 +10,7 @@ use wann::data::preprocess::{deskew, moments, preprocess_mnist_f64, resize_bilin
 
 #[test]
 fn matches_opencv_bit_for_bit_on_2000_test_images() {
-    let images = idx::read_images(&common::mnist_dir().join("t10k-images-idx3-ubyte")).unwrap();
+    let images = idx::read_images(&mnist_dir!().join("t10k-images-idx3-ubyte")).unwrap();
     let expected: Vec<&str> = include_str!("fixtures/preprocess_t10k.sha").lines().collect();
     assert_eq!(expected.len(), 2000);
     let mut mismatches = Vec::new();

@@ -193,7 +193,11 @@ fn a_hand_made_network_learns_a_task_no_shared_weight_can_solve() {
 fn mnist_train() -> Arc<Dataset> {
     static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
     DATA.get_or_init(|| {
-        Arc::new(mnist::load(&common::mnist_dir(), Split::Train).expect("MNIST loads").truncated(3000))
+        Arc::new(
+            mnist::load(&common::try_mnist_dir().expect("the test checked for MNIST first"), Split::Train)
+                .expect("MNIST loads")
+                .truncated(3000),
+        )
     })
     .clone()
 }
@@ -204,6 +208,7 @@ fn small_champion_like() -> Genome {
 
 #[test]
 fn training_is_the_same_on_one_and_two_threads() {
+    let _ = mnist_dir!();
     let g = small_champion_like();
     let run = |threads| {
         let o = Options {
@@ -227,6 +232,7 @@ fn training_is_the_same_on_one_and_two_threads() {
 
 #[test]
 fn trained_networks_save_load_and_evaluate_the_same() {
+    let _ = mnist_dir!();
     let g = small_champion_like();
     let o = Options { epochs: 1, batch_size: 64, validation: 500, ..Options::default() };
     let out = train::train(&g, mnist_train(), &o, &mut |_| {}).unwrap();
@@ -240,7 +246,7 @@ fn trained_networks_save_load_and_evaluate_the_same() {
     assert_eq!(back, out.genome, "JSON keeps every trained weight exactly");
 
     // The fast f32 forward pass against the f64 reference evaluator straight from the genome.
-    let test = common::mnist_test();
+    let test = mnist_test!();
     let idx: Vec<u32> = (0..500).collect();
     let fast = train::evaluate(&back, &test, &idx).unwrap();
     let net = ReferenceNet::new(&back).unwrap();
@@ -273,6 +279,7 @@ fn trained_networks_save_load_and_evaluate_the_same() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
+    let _ = mnist_dir!();
     let data = mnist_train();
     let g = small_champion_like();
     let err =
@@ -314,7 +321,7 @@ fn bad_input_is_a_clear_error() {
 fn wann(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wann"))
         .args(args)
-        .env("WANN_DATA", common::mnist_dir())
+        .env("WANN_DATA", common::try_mnist_dir().expect("the test checked for MNIST first"))
         .output()
         .expect("the binary runs")
 }
@@ -335,6 +342,7 @@ fn failure(args: &[&str]) -> String {
 
 #[test]
 fn the_cli_trains_saves_converts_and_reports_the_trained_row() {
+    let _ = mnist_dir!();
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net.json");
     genome::save(&small_champion_like(), &net).unwrap();
@@ -358,7 +366,7 @@ fn the_cli_trains_saves_converts_and_reports_the_trained_row() {
     let test_accuracy = v["test_accuracy"].as_f64().unwrap();
 
     let g = genome::load(&trained, 256, 10).unwrap();
-    let test = common::mnist_test();
+    let test = mnist_test!();
     let s = train::evaluate(&g, &test, &test.all_indices()).unwrap();
     assert_eq!(test_accuracy, s.correct as f64 / 10_000.0);
     let rep = ok_json(&["eval", trained_s, "--json", "--backend", "cpu", "--limit", "1000", "--draws", "3"]);

@@ -52,12 +52,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         population: args.population,
         minibatch: args.minibatch,
         test_images: args.test_images,
-        repetitions: args.repetitions.max(1),
+        repetitions: args.repetitions,
         warmup: args.warmup,
         seed: args.seed,
         ..Default::default()
     };
     let data = Arc::new(args.data.load(Split::Test)?);
+    cfg.validate(data.len())?;
     let backends: Vec<Backend> = match args.backend {
         Some(b) => vec![b],
         None => vec![Backend::Cpu, Backend::Gpu],
@@ -108,10 +109,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "results": results,
             "gpu_over_cpu": ratios.iter().map(|(w, r)| serde_json::json!({"workload": w, "speedup": r})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<34} {:<34} {:>6} {:>21} {:>10} {:>10} {:>10} {:>24}",
         "workload",
         "backend",
@@ -126,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let split =
             m.split.map_or("-".into(), |s| format!("{:.3}/{:.3}/{:.3}", s.upload, s.compute, s.readback));
         let backend: String = m.backend.chars().take(34).collect();
-        println!(
+        outln!(
             "{:<34} {:<34} {:>6.0} {:>8.3} ({:.3}-{:.3}) {:>10.3e} {:>10.3e} {:>10.3e} {:>24}",
             m.workload,
             backend,
@@ -141,7 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     for (w, r) in &ratios {
-        println!("gpu/cpu speed-up on {w}: {r:.2}x (same run)");
+        outln!("gpu/cpu speed-up on {w}: {r:.2}x (same run)");
     }
     Ok(())
 }

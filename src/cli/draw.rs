@@ -65,7 +65,7 @@ pub fn write_pictures(
 ) -> anyhow::Result<()> {
     if let Some(p) = &wanted.receptive {
         let fields = receptive::receptive_fields(genome)?;
-        pictures::save_png(&pictures::receptive_picture(genome.n_inputs, &fields), p)?;
+        pictures::save_png(&pictures::receptive_picture(genome.n_inputs, &fields)?, p)?;
         written.push(p.to_path_buf());
     }
     if let Some(p) = &wanted.draw {

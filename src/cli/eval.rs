@@ -62,6 +62,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.limit {
         data = data.truncated(n);
     }
+    if (genome.n_inputs as usize, genome.n_outputs as usize) != (data.dim, data.classes) {
+        anyhow::bail!(
+            "{}: the network has {} inputs and {} outputs, but {} has {} inputs and {} classes",
+            args.genome.display(),
+            genome.n_inputs,
+            genome.n_outputs,
+            data.name,
+            data.dim,
+            data.classes
+        );
+    }
     let data = Arc::new(data);
     let (mut evaluator, chosen) = backend::open(args.backend, data.clone())?;
     if !args.json {
@@ -94,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             written: &'a [PathBuf],
         }
         let out = Out { genome: &args.genome, split: args.split, report: &rep, written: &written };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_tables(&args.genome, args.split, &rep);
         for p in &written {
@@ -117,7 +128,7 @@ pub fn summarize_champion(
     let test = Arc::new(data.load(Split::Test)?);
     let (mut evaluator, _) = backend::open(backend, test.clone())?;
     let rep = report::report(&mut *evaluator, genome, &test.labels, &report::Options::default())?;
-    println!("champion on the MNIST test set ({} images):", test.len());
+    outln!("champion on the MNIST test set ({} images):", test.len());
     print_tables(&dir.join(wann::evolve::run::CHAMPION_JSON), Split::Test, &rep);
     let json = serde_json::to_string_pretty(&rep)?;
     wann::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
@@ -151,7 +162,7 @@ fn pct(x: f64) -> String {
 
 fn print_tables(genome: &Path, split: Split, r: &Report) {
     let n = &r.network;
-    println!(
+    outln!(
         "{}: {} nodes ({} hidden, {} of them reach an output, {} layers), {} connections \
          ({} genes, {} semantics), {} of 256 inputs used",
         genome.display(),
@@ -164,13 +175,13 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
         n.semantics,
         n.inputs_used
     );
-    println!("MNIST {split}, {} images; {}", r.examples, r.evaluator);
-    println!();
-    println!("{:>8}  {:>9}  {:>13}", "weight", "accuracy", "cross-entropy");
+    outln!("MNIST {split}, {} images; {}", r.examples, r.evaluator);
+    outln!();
+    outln!("{:>8}  {:>9}  {:>13}", "weight", "accuracy", "cross-entropy");
     for row in &r.per_weight {
-        println!("{:>8.2}  {:>9}  {:>13.4}", row.weight, pct(row.accuracy), row.mean_cross_entropy);
+        outln!("{:>8.2}  {:>9}  {:>13.4}", row.weight, pct(row.accuracy), row.mean_cross_entropy);
     }
-    println!();
+    outln!();
     let random = match &r.random.accuracy {
         Some(s) => format!("{} ± {}", pct(s.mean), pct(s.std)),
         None => "-".into(),
@@ -202,44 +213,44 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
     ];
     let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0).max(4);
-    println!("{:<w0$}  {:>w1$}  {:>16}", "condition", "ours", "paper (WANN)");
+    outln!("{:<w0$}  {:>w1$}  {:>16}", "condition", "ours", "paper (WANN)");
     for (a, b, c) in &rows {
-        println!("{a:<w0$}  {b:>w1$}  {c:>16}");
+        outln!("{a:<w0$}  {b:>w1$}  {c:>16}");
     }
     if let Some(s) = &r.random.accuracy {
-        println!("  random draws: min {}, max {}", pct(s.min), pct(s.max));
+        outln!("  random draws: min {}, max {}", pct(s.min), pct(s.max));
     }
-    println!("  ensemble ties: {} of {} images ({})", r.ensemble.ties, r.examples, r.ensemble.tie_rule);
-    println!();
+    outln!("  ensemble ties: {} of {} images ({})", r.ensemble.ties, r.examples, r.ensemble.tie_rule);
+    outln!();
     let classes = r.ensemble.confusion.len();
-    println!("ensemble per digit:");
-    print!("{:>9}", "digit");
+    outln!("ensemble per digit:");
+    out!("{:>9}", "digit");
     for d in 0..classes {
-        print!(" {d:>7}");
+        out!(" {d:>7}");
     }
-    println!();
-    print!("{:>9}", "accuracy");
+    outln!();
+    out!("{:>9}", "accuracy");
     for a in &r.ensemble.per_digit {
-        print!(" {:>7}", a.map_or("-".into(), |a| format!("{:.1}%", 100.0 * a)));
+        out!(" {:>7}", a.map_or("-".into(), |a| format!("{:.1}%", 100.0 * a)));
     }
-    println!();
-    print!("{:>9}", "best w");
+    outln!();
+    out!("{:>9}", "best w");
     for w in &r.per_digit_sweep.best_weight {
-        print!(" {:>7}", w.map_or("-".into(), |w| format!("{w:.1}")));
+        out!(" {:>7}", w.map_or("-".into(), |w| format!("{w:.1}")));
     }
-    println!("   (single weight best for each digit, over the sweep)");
-    println!();
-    println!("ensemble confusion matrix (rows: true digit, columns: predicted):");
-    print!("{:>5}", "");
+    outln!("   (single weight best for each digit, over the sweep)");
+    outln!();
+    outln!("ensemble confusion matrix (rows: true digit, columns: predicted):");
+    out!("{:>5}", "");
     for d in 0..classes {
-        print!(" {d:>5}");
+        out!(" {d:>5}");
     }
-    println!();
+    outln!();
     for (t, row) in r.ensemble.confusion.iter().enumerate() {
-        print!("{t:>5}");
+        out!("{t:>5}");
         for c in row {
-            print!(" {c:>5}");
+            out!(" {c:>5}");
         }
-        println!();
+        outln!();
     }
 }

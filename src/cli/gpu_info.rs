@@ -7,13 +7,13 @@ pub struct Args {}
 pub fn run(_args: Args) -> anyhow::Result<()> {
     let adapters = gpu::all_adapters();
     if adapters.is_empty() {
-        println!("no GPU adapter found: install a Vulkan driver (for example mesa-vulkan-drivers) or use --backend cpu");
+        outln!("no GPU adapter found: install a Vulkan driver (for example mesa-vulkan-drivers) or use --backend cpu");
         return Ok(());
     }
     for (info, limits) in &adapters {
-        println!("{}", gpu::adapter_name(info));
-        println!("  driver: {} {}", info.driver, info.driver_info);
-        println!(
+        outln!("{}", gpu::adapter_name(info));
+        outln!("  driver: {} {}", info.driver, info.driver_info);
+        outln!(
             "  limits: {} workgroups per dimension, {} threads per workgroup, {} MB per storage binding, {} MB per buffer, {} storage buffers per stage",
             limits.max_compute_workgroups_per_dimension,
             limits.max_compute_invocations_per_workgroup,
@@ -24,15 +24,15 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
     }
     match gpu::best_adapter() {
         Some(best) => {
-            println!("--backend gpu uses: {}", gpu::adapter_name(&best));
+            outln!("--backend gpu uses: {}", gpu::adapter_name(&best));
             let auto = if best.device_type == wgpu::DeviceType::Cpu {
                 "the CPU evaluator (the only adapter is a software one)".to_string()
             } else {
                 gpu::adapter_name(&best)
             };
-            println!("--backend auto uses: {auto}");
+            outln!("--backend auto uses: {auto}");
         }
-        None => println!("no adapter can run compute shaders: --backend auto uses the CPU evaluator"),
+        None => outln!("no adapter can run compute shaders: --backend auto uses the CPU evaluator"),
     }
     Ok(())
 }

@@ -1,5 +1,16 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file and only calls the library.
 
+/// `print!` for results on standard output, through [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` for results on standard output, through [`write_stdout`].
+macro_rules! outln {
+    () => { $crate::cli::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod bench;
 mod convert;
 mod draw;
@@ -63,6 +74,22 @@ impl DataArgs {
     }
 }
 
+/// Writes to standard output; when the reader has gone (`wann gpu-info | head -n 1`) the program ends
+/// quietly with success, as a filter does, instead of panicking like `println!`.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Exit status of a search stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -77,6 +104,7 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if matches!(e.downcast_ref(), Some(wann::Error::Interrupted)) => ExitCode::from(INTERRUPTED),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

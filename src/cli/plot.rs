@@ -28,6 +28,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|r| RunLog::load(r).with_context(|| format!("cannot plot {}", r.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     pictures::save_png(&curves_picture(&logs)?, &out)?;
-    println!("wrote {}", out.display());
+    outln!("wrote {}", out.display());
     Ok(())
 }

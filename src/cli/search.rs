@@ -16,16 +16,17 @@ use wann::program::Programs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Starting settings: the paper's MNIST run, or a few minutes' demonstration on a laptop CPU.
-    #[arg(long, value_enum, default_value_t = Preset::Paper)]
-    preset: Preset,
+    /// Starting settings: the paper's MNIST run, or a few minutes' demonstration on a laptop CPU
+    /// [default: paper].
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
     /// A JSON file of settings (any subset of the fields in a run's config.json); replaces --preset.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
     config: Option<PathBuf>,
     /// Networks per generation (paper: 960).
     #[arg(long)]
     population: Option<usize>,
-    /// Generations to run (paper: 4096).
+    /// Generations to run (paper: 4096); with --resume, extends the run to this many.
     #[arg(long)]
     generations: Option<u64>,
     /// Training images per generation.
@@ -55,7 +56,8 @@ pub struct Args {
     /// Run directory (default: runs/<time>-seed<seed>).
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
-    /// Continue the run in DIR from its checkpoint, exactly as if it had never stopped.
+    /// Continue the run in DIR from its checkpoint, exactly as if it had never stopped (with its own
+    /// settings; only --generations, --checkpoint-every and --backend may change).
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
     /// Print nothing but errors and the final summary.
@@ -88,7 +90,7 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
     let mut c = match &args.config {
         Some(path) => SearchConfig::load(path)?,
-        None => SearchConfig::preset(args.preset),
+        None => SearchConfig::preset(args.preset.unwrap_or(Preset::Paper)),
     };
     c.population = args.population.unwrap_or(c.population);
     c.generations = args.generations.unwrap_or(c.generations);
@@ -99,32 +101,118 @@ fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
     c.champion_check = args.champion_check.unwrap_or(c.champion_check);
     c.checkpoint_every = args.checkpoint_every.unwrap_or(c.checkpoint_every);
     c.backend = args.backend.unwrap_or(c.backend);
+    // A fresh identity, whatever a --config copied from another run says.
+    c.run_id = run::new_run_id();
     c.validate()?;
     Ok(c)
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let (mut search, dir) = match &args.resume {
-        Some(dir) => {
-            let mut state = run::load_checkpoint(dir)?;
-            if let Some(b) = args.backend {
-                state.config.backend = b;
-            }
-            run::truncate_log(dir, state.generation)?;
-            (Search::resume(state), dir.clone())
-        }
-        None => {
-            let config = config_from(&args)?;
-            let dir = args.out.clone().unwrap_or_else(|| run::default_dir(config.seed));
-            run::create(&dir, &config)?;
-            (Search::new(config, 256, 10)?, dir)
-        }
-    };
-    let cfg = search.state.config.clone();
-    let mut train = args.data.load(Split::Train)?;
+/// The training images a run uses, refusing a limit or minibatch the data cannot fill.
+fn training_data(data: &DataArgs, cfg: &SearchConfig) -> anyhow::Result<wann::data::Dataset> {
+    let mut train = data.load(Split::Train)?;
+    if cfg.train_limit > train.len() {
+        anyhow::bail!("train_limit {} is more than the {} training images", cfg.train_limit, train.len());
+    }
     if cfg.train_limit > 0 {
         train = train.truncated(cfg.train_limit);
     }
+    if cfg.minibatch > train.len() {
+        anyhow::bail!(
+            "a minibatch of {} is more than the {} training images: lower --minibatch (or raise --train-limit)",
+            cfg.minibatch,
+            train.len()
+        );
+    }
+    Ok(train)
+}
+
+/// A resumed run keeps the settings it started with: options that would change its results are refused
+/// rather than silently ignored.
+fn refuse_on_resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
+    let given = [
+        ("--preset", args.preset.is_some()),
+        ("--config", args.config.is_some()),
+        ("--population", args.population.is_some()),
+        ("--minibatch", args.minibatch.is_some()),
+        ("--seed", args.seed.is_some()),
+        ("--train-limit", args.train_limit.is_some()),
+        ("--semantics", args.semantics.is_some()),
+        ("--champion-check", args.champion_check.is_some()),
+    ];
+    let refused: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(name, _)| *name).collect();
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "{} cannot change on --resume: a resumed run keeps its own settings ({}); only --generations, \
+             --checkpoint-every and --backend may be given. To search with other settings, start a new run \
+             (for example with --config {})",
+            refused.join(", "),
+            dir.join(run::CONFIG).display(),
+            dir.join(run::CONFIG).display()
+        );
+    }
+    Ok(())
+}
+
+/// Applies what a resume may change (more generations, checkpoint spacing), recording it in the run's
+/// config.json and checkpoint so that the directory stays self-consistent.
+fn extend_on_resume(args: &Args, search: &mut Search, dir: &std::path::Path) -> anyhow::Result<()> {
+    let before = search.state.config.clone();
+    let config = &mut search.state.config;
+    if let Some(n) = args.generations {
+        if n < search.state.generation {
+            anyhow::bail!(
+                "the run in {} has already done {} generations: --generations must be at least that",
+                dir.display(),
+                search.state.generation
+            );
+        }
+        config.generations = n;
+    }
+    config.checkpoint_every = args.checkpoint_every.unwrap_or(config.checkpoint_every);
+    config.validate()?;
+    if *config != before {
+        run::write_config(dir, config)?;
+        run::save_checkpoint(dir, &search.state)?;
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // The lock keeps any other process out of the run directory until this one ends.
+    let (mut search, dir, train, _lock) = match &args.resume {
+        Some(dir) => {
+            refuse_on_resume(&args, dir)?;
+            let (mut state, lock) = run::open(dir)?;
+            if let Some(b) = args.backend {
+                state.config.backend = b;
+            }
+            let train = training_data(&args.data, &state.config)?;
+            if let Some(g) = state.population.first() {
+                let (dim, classes) = (train.dim as u32, train.classes as u32);
+                if (g.n_inputs, g.n_outputs) != (dim, classes) {
+                    anyhow::bail!(
+                        "the run's networks have {} inputs and {} outputs, but {} needs {dim} and {classes}",
+                        g.n_inputs,
+                        g.n_outputs,
+                        train.name
+                    );
+                }
+            }
+            let mut search = Search::resume(state);
+            extend_on_resume(&args, &mut search, dir)?;
+            run::truncate_log(dir, search.state.generation)?;
+            (search, dir.clone(), train, lock)
+        }
+        None => {
+            let config = config_from(&args)?;
+            // Checked before the run directory is made, so that a refused run leaves nothing behind.
+            let train = training_data(&args.data, &config)?;
+            let dir = args.out.clone().unwrap_or_else(|| run::default_dir(config.seed));
+            let lock = run::create(&dir, &config)?;
+            (Search::new(config, 256, 10)?, dir, train, lock)
+        }
+    };
+    let cfg = search.state.config.clone();
     let (evaluator, chosen) = backend::open(cfg.backend, Arc::new(train.clone()))?;
     let mut task = Classification::new(evaluator, Arc::new(train), cfg.minibatch, cfg.seed)
         .with_check(cfg.champion_check);
@@ -159,11 +247,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 dir.display(),
                 dir.display()
             );
-            Ok(())
+            Err(wann::Error::Interrupted.into())
         }
         Outcome::Completed => {
             let champion = search.state.champion.as_ref().expect("a completed run has a champion");
-            println!(
+            outln!(
                 "champion (generation {}, {} semantics): {} connections, {} hidden nodes, fitness {:.4} on its check \
                  sample; saved as {} and {}",
                 champion.generation,
@@ -191,7 +279,7 @@ fn print_training_accuracy(
     let acc: Vec<f64> = (0..weights.len()).map(|w| ev.accuracy(0, w)).collect();
     let per_weight: Vec<String> =
         weights.iter().zip(&acc).map(|(w, a)| format!("{w}: {:.2}%", 100.0 * a)).collect();
-    println!(
+    outln!(
         "champion on the whole training set ({} images): mean accuracy {:.2}% over the weights ({})",
         ev.n_examples,
         100.0 * acc.iter().sum::<f64>() / acc.len() as f64,

@@ -118,16 +118,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             test_mean_cross_entropy: trained.ce_sum / n,
             test_accuracy_at_shared_weight: shared.correct as f64 / n,
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!(
+        outln!(
             "kept epoch {} of {}: {} trained connections; wrote {}",
             outcome.best_epoch,
             options.epochs,
             outcome.trained_connections,
             args.out.display()
         );
-        println!(
+        outln!(
             "MNIST test, {} images: {:.2}% with trained weights (paper: {:.1}%), {:.2}% at the shared weight {:.1} \
              they started from; {:.1} s training",
             test.len(),

@@ -264,7 +264,8 @@ impl<'a> Kernel<'a> {
         Kernel { ops, edges, first_op_slot: 1 + n_inputs as usize, n_outputs: n_outputs as usize }
     }
 
-    /// Runs every group at every weight; `sink(weight, group index, group, outputs)` sees the outputs.
+    /// Runs every group at every weight; `sink(weight, group index, group, outputs, log-sum-exp)`
+    /// sees each group's output lanes and their log-softmax normaliser.
     fn run(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
         // The scratch is borrowed out here: a closure inside the AVX2 function would be compiled
         // without AVX2 (closures do not inherit target features).

@@ -13,8 +13,9 @@
 //! whose buffers fit a storage binding; long example lists are run in several passes whose
 //! results are added. Per-thread node values live in a storage-buffer scratch (one block per
 //! workgroup of a dispatch), so the workgroups per dispatch are also capped by the scratch size. A
-//! program too large for one scratch block (or over `GpuOptions::max_ops`) is run by the CPU
-//! evaluator instead (said once on stderr): same results, just slower.
+//! program too large for one scratch block or one binding (or over `GpuOptions::max_ops`, or needing
+//! more loop iterations than the driver runs) is run by the CPU evaluator instead (said once on
+//! stderr): same results within the stated tolerances, just slower.
 //!
 //! Every wgpu error (validation, out of memory, internal, shader compilation, device lost) is
 //! caught through error scopes, the uncaptured-error handler and the device-lost callback, and
@@ -538,7 +539,6 @@ impl GpuEvaluator {
         Ok(())
     }
 
-    /// Whether a program of `n_ops` ops and `n_edges` edges runs on the GPU.
     /// `None` when a program of `n_ops` ops and `n_edges` edges runs on the GPU at `n_weights`
     /// weight values, otherwise why not.
     fn unfit(&self, n_ops: usize, n_edges: usize, n_weights: usize) -> Option<String> {

@@ -21,7 +21,7 @@ use crate::program::{Program, Programs};
 /// Bound on every node's pre-activation, identical on all evaluators.
 pub const PREACT_LIMIT: f32 = 1.0e4;
 
-/// The weight values every network is judged at during the search (the paper's six).
+/// The shared weight values every network is judged at during the search (the paper's six).
 pub const TRAINING_WEIGHTS: [f32; 6] = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0];
 
 /// Summed cross-entropy and correct count of one (program, weight) pair over a set of examples.

@@ -41,10 +41,18 @@ pub struct SearchConfig {
     /// Training images a candidate champion is re-checked on before it replaces the champion (all of
     /// them when the training set is smaller, as the default is: the whole set, 60,000).
     pub champion_check: usize,
+    /// Not a setting: the identity of the run directory this config belongs to, also kept in the
+    /// run's checkpoint, so that a resume refuses another run's checkpoint. Empty outside a run.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub run_id: String,
 }
 
 /// The default champion re-check: the whole MNIST training set.
 pub const CHAMPION_CHECK: usize = 60_000;
+/// Most networks per generation: memory grows with the population (the paper uses 960).
+pub const MAX_POPULATION: usize = 100_000;
+/// Most shared weight values a network is judged at (the paper uses 6).
+pub const MAX_WEIGHTS: usize = 1024;
 
 impl Default for SearchConfig {
     fn default() -> Self {
@@ -66,6 +74,7 @@ impl Default for SearchConfig {
             train_limit: 0,
             semantics: Semantics::Neat,
             champion_check: CHAMPION_CHECK,
+            run_id: String::new(),
         }
     }
 }
@@ -92,9 +101,14 @@ impl SearchConfig {
     }
 
     pub fn load(path: &Path) -> Result<SearchConfig> {
-        let text = crate::fsutil::read_to_string(path)?;
-        let c: SearchConfig = serde_json::from_str(&text)
-            .map_err(|e| Error::format(path, format!("not a valid search config: {e}")))?;
+        Self::from_json(&crate::fsutil::read_text(path, crate::fsutil::MAX_CONFIG_FILE)?, path)
+    }
+
+    /// Parses and validates a config's JSON text; `path` only names the file in errors.
+    pub fn from_json(text: &str, path: &Path) -> Result<SearchConfig> {
+        let c: SearchConfig = serde_json::from_str(text).map_err(|e| {
+            Error::format(path, format!("not a valid search config: {}", crate::fsutil::clip(e)))
+        })?;
         c.validate().map_err(|e| Error::format(path, e.to_string()))?;
         Ok(c)
     }
@@ -108,14 +122,23 @@ impl SearchConfig {
 
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(m));
-        if self.population < 2 {
-            return bad(format!("population must be at least 2 (is {})", self.population));
+        if !(2..=MAX_POPULATION).contains(&self.population) {
+            return bad(format!("population must be from 2 to {MAX_POPULATION} (is {})", self.population));
+        }
+        if self.generations == 0 {
+            return bad("generations must be at least 1".into());
         }
         if self.weights.is_empty() || self.weights.iter().any(|w| !w.is_finite()) {
             return bad("weights must be a non-empty list of finite numbers".into());
         }
+        if self.weights.len() > MAX_WEIGHTS {
+            return bad(format!("at most {MAX_WEIGHTS} weight values (has {})", self.weights.len()));
+        }
         if self.minibatch == 0 || self.tournament == 0 {
             return bad("minibatch and tournament must be at least 1".into());
+        }
+        if self.tournament > MAX_POPULATION {
+            return bad(format!("tournament must be at most {MAX_POPULATION} (is {})", self.tournament));
         }
         for (name, v) in [
             ("cull_ratio", self.cull_ratio),

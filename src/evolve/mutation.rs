@@ -13,6 +13,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MutationRates {
     pub add_connection: f64,
     pub add_node: f64,
@@ -37,6 +38,7 @@ pub enum Mutation {
 
 /// Population-wide counters, so that every new gene and node gets a fresh number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counters {
     pub next_innovation: u64,
     pub next_node_id: u32,

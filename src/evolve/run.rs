@@ -6,10 +6,10 @@ use super::config::SearchConfig;
 use super::search::{Champion, GenerationStats, Search, SearchState};
 use super::task::Task;
 use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, DirLock};
 use crate::genome::{Activation, ConnGene, Genome, HiddenNode, Semantics};
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -19,6 +19,15 @@ pub const CONFIG: &str = "config.json";
 pub const LOG: &str = "log.csv";
 pub const CHAMPION_JSON: &str = "champion.json";
 pub const CHAMPION_OUT: &str = "champion.out";
+/// What finishing a run adds (the test-set report and pictures).
+pub const REPORT_FILES: [&str; 5] =
+    ["report.json", "heatmap.png", "receptive.png", "network.png", "network.dot"];
+
+/// Largest checkpoint read, compressed and expanded (the paper's run needs well under a tenth).
+const MAX_CHECKPOINT: u64 = 1 << 30;
+const MAX_CHECKPOINT_JSON: u64 = 4 << 30;
+/// Largest log read back on resume (4096 generations take under a megabyte).
+const MAX_LOG: u64 = 256 << 20;
 
 const CHECKPOINT_FORMAT: &str = "wann-checkpoint";
 const CHECKPOINT_VERSION: u32 = 1;
@@ -31,6 +40,7 @@ evolve_seconds,seconds,edge_evals_per_second,champion_check_seconds";
 /// A genome as stored in checkpoints: genes as number tuples, several times smaller than the
 /// genome file format (a population of 960 holds about 2.5 million genes).
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CompactGenome {
     inputs: u32,
     outputs: u32,
@@ -76,6 +86,7 @@ impl CompactGenome {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CheckpointFile {
     format: String,
     version: u32,
@@ -106,23 +117,33 @@ pub fn save_checkpoint(dir: &Path, state: &SearchState) -> Result<()> {
     write_atomic(&dir.join(CHECKPOINT), &bytes)
 }
 
+fn no_checkpoint(path: &Path) -> Error {
+    Error::format(path, "no checkpoint here: is this a run directory made by `wann search`?")
+}
+
 pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
     let path = dir.join(CHECKPOINT);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::format(&path, "no checkpoint here: is this a run directory made by `wann search`?")
-        } else {
-            Error::io(&path, e)
-        }
-    })?;
-    let corrupt = |m: String| Error::format(&path, format!("corrupt checkpoint: {m}"));
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut json).map_err(|e| corrupt(e.to_string()))?;
-    let file: CheckpointFile = serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+    if !path.exists() {
+        return Err(no_checkpoint(&path));
+    }
+    let bytes = crate::fsutil::read_file(&path, MAX_CHECKPOINT)?;
+    parse_checkpoint(&bytes, &path)
+}
+
+/// Decodes and checks a checkpoint file's bytes; `path` only names the file in errors.
+pub fn parse_checkpoint(bytes: &[u8], path: &Path) -> Result<SearchState> {
+    let corrupt = |m: String| Error::format(path, format!("corrupt checkpoint: {m}"));
+    let json = crate::fsutil::read_limited(flate2::read::GzDecoder::new(bytes), MAX_CHECKPOINT_JSON, path)
+        .map_err(|e| match e {
+            Error::Io { source, .. } => corrupt(source.to_string()),
+            e => e,
+        })?;
+    let file: CheckpointFile = serde_json::from_slice(&json).map_err(|e| corrupt(crate::fsutil::clip(e)))?;
     if file.format != CHECKPOINT_FORMAT || file.version != CHECKPOINT_VERSION {
         return Err(corrupt(format!(
-            "format {:?} version {}, expected {CHECKPOINT_FORMAT:?} version {CHECKPOINT_VERSION}",
-            file.format, file.version
+            "format {} version {}, expected {CHECKPOINT_FORMAT:?} version {CHECKPOINT_VERSION}",
+            crate::fsutil::quote(&file.format),
+            file.version
         )));
     }
     file.config.validate().map_err(|e| corrupt(e.to_string()))?;
@@ -141,6 +162,29 @@ pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
         .enumerate()
         .map(|(i, g)| g.into_genome(semantics).map_err(|e| corrupt(format!("genome {i}: {e}"))))
         .collect::<Result<Vec<_>>>()?;
+    // Every genome of a run has the task's inputs and outputs; the search packs them together.
+    let shape = |g: &Genome| (g.n_inputs, g.n_outputs);
+    let first = population.first().map(shape);
+    let champion_shape = file.champion.as_ref().map(|(g, _, _)| (g.inputs, g.outputs));
+    let odd = population.iter().map(shape).chain(champion_shape).find(|&s| Some(s) != first);
+    if let (Some((i, o)), Some((fi, fo))) = (odd, first) {
+        return Err(corrupt(format!(
+            "genomes with {fi} inputs and {fo} outputs next to one with {i} inputs and {o} outputs"
+        )));
+    }
+    // New genes and nodes are numbered from the counters: behind the genomes, they would reuse ids;
+    // at the end of their range, they would wrap around.
+    let needed = super::mutation::Counters::after(&population);
+    let c = file.counters;
+    if c.next_innovation < needed.next_innovation || c.next_node_id < needed.next_node_id {
+        return Err(corrupt(format!(
+            "the counters (next innovation {}, next node id {}) are behind the genomes (which use up to {} and {})",
+            c.next_innovation, c.next_node_id, needed.next_innovation, needed.next_node_id
+        )));
+    }
+    if c.next_innovation > u64::MAX / 2 || c.next_node_id > u32::MAX / 2 {
+        return Err(corrupt("the counters are at the end of their range".into()));
+    }
     let champion = match file.champion {
         Some((g, fitness, generation)) => Some(Champion {
             genome: g.into_genome(semantics).map_err(|e| corrupt(format!("champion: {e}")))?,
@@ -159,8 +203,18 @@ pub fn load_checkpoint(dir: &Path) -> Result<SearchState> {
     })
 }
 
-/// Sets up a new run directory; refuses one that already holds a run.
-pub fn create(dir: &Path, config: &SearchConfig) -> Result<()> {
+/// A fresh run identity (time, process and clock nanoseconds): unique enough to tell two runs apart,
+/// and drawn from nothing the search's random numbers depend on.
+pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now();
+    let nanos = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{}-{:x}-{nanos:08x}", crate::fsutil::utc_stamp(now), std::process::id())
+}
+
+/// Sets up a new run directory and locks it for this process (the lock lasts as long as the returned
+/// value). Refuses a directory that already holds a run, and any file a run would write there, so
+/// that nothing of the user's is ever overwritten.
+pub fn create(dir: &Path, config: &SearchConfig) -> Result<DirLock> {
     if dir.join(CHECKPOINT).exists() {
         return Err(Error::Invalid(format!(
             "{} already holds a run: continue it with `wann search --resume {}`, or pick another --out",
@@ -168,17 +222,70 @@ pub fn create(dir: &Path, config: &SearchConfig) -> Result<()> {
             dir.display()
         )));
     }
+    let refuse_ours = || {
+        let ours = [CHECKPOINT, CONFIG, LOG, CHAMPION_JSON, CHAMPION_OUT].into_iter().chain(REPORT_FILES);
+        let present: Vec<&str> = ours.filter(|f| dir.join(f).exists()).collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "{} already holds {}, which a new run would overwrite: pick another run directory (or move them away)",
+            dir.display(),
+            present.join(", ")
+        )))
+    };
+    // Checked before the lock (so that a user's folder is left as it was) and again once it is held
+    // (another process may have started a run there in between).
+    refuse_ours()?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let lock = DirLock::acquire(dir)?;
+    refuse_ours()?;
+    write_config(dir, config)?;
+    write_atomic(&dir.join(LOG), format!("{LOG_HEADER}\n").as_bytes())?;
+    Ok(lock)
+}
+
+/// Rewrites the run's config.json (a resume that extends the run changes its generations).
+pub fn write_config(dir: &Path, config: &SearchConfig) -> Result<()> {
     let json = serde_json::to_string_pretty(config).expect("configs serialise");
-    write_atomic(&dir.join(CONFIG), json.as_bytes())?;
-    write_atomic(&dir.join(LOG), format!("{LOG_HEADER}\n").as_bytes())
+    write_atomic(&dir.join(CONFIG), json.as_bytes())
+}
+
+/// Locks a run directory and loads its checkpoint for a resume, refusing a checkpoint that belongs to
+/// another run (its run id differs from the one in the directory's config.json).
+pub fn open(dir: &Path) -> Result<(SearchState, DirLock)> {
+    if !dir.is_dir() {
+        return Err(Error::format(dir, "not a directory: give the run directory made by `wann search`"));
+    }
+    if !dir.join(CHECKPOINT).exists() {
+        // Said before taking the lock, which would leave a lock file in a folder that is no run.
+        return Err(no_checkpoint(&dir.join(CHECKPOINT)));
+    }
+    let lock = DirLock::acquire(dir)?;
+    let state = load_checkpoint(dir)?;
+    let config_path = dir.join(CONFIG);
+    let recorded = SearchConfig::load(&config_path)?;
+    if recorded.run_id != state.config.run_id {
+        return Err(Error::format(
+            dir.join(CHECKPOINT),
+            format!(
+                "this checkpoint belongs to another run (run id {}, while {} says {}): a run continues only \
+                 from its own checkpoint",
+                crate::fsutil::quote(&state.config.run_id),
+                config_path.display(),
+                crate::fsutil::quote(&recorded.run_id)
+            ),
+        ));
+    }
+    Ok((state, lock))
 }
 
 /// Drops log rows of generations at or after `generation` (written after the checkpoint that a
 /// resume restarts from), so that the resumed log reads as if the run had never stopped.
 pub fn truncate_log(dir: &Path, generation: u64) -> Result<()> {
     let path = dir.join(LOG);
-    let text = crate::fsutil::read_to_string(&path).unwrap_or_else(|_| format!("{LOG_HEADER}\n"));
+    let text =
+        if path.exists() { crate::fsutil::read_text(&path, MAX_LOG)? } else { format!("{LOG_HEADER}\n") };
     let mut out = String::new();
     for (i, line) in text.lines().enumerate() {
         let keep = i == 0
@@ -275,7 +382,7 @@ pub fn execute(
         }
         let seconds = t.elapsed().as_secs_f64();
         append_log(dir, &stats, seconds)?;
-        if search.state.generation % every == 0 || search.is_done() {
+        if search.state.generation.is_multiple_of(every) || search.is_done() {
             save_checkpoint(dir, &search.state)?;
         }
         progress.generation(&stats, seconds, total);
@@ -283,8 +390,8 @@ pub fn execute(
     Ok(Outcome::Completed)
 }
 
-/// Default run directory name: `runs/<unix seconds>-seed<seed>`.
+/// Default run directory name: `runs/<UTC time>-seed<seed>`, e.g. `runs/2026-11-30T05-24-10Z-seed0`.
 pub fn default_dir(seed: u64) -> PathBuf {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    PathBuf::from("runs").join(format!("{secs}-seed{seed}"))
+    let stamp = crate::fsutil::utc_stamp(std::time::SystemTime::now());
+    PathBuf::from("runs").join(format!("{stamp}-seed{seed}"))
 }

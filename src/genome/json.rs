@@ -70,9 +70,10 @@ pub fn to_string(genome: &Genome) -> String {
 /// Parses and validates; `path` is only used to name the file in errors.
 pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
     let file: GenomeFile = serde_json::from_str(text)
-        .map_err(|e| Error::format(path, format!("not a valid genome file: {e}")))?;
+        .map_err(|e| Error::format(path, format!("not a valid genome file: {}", crate::fsutil::clip(e))))?;
     if file.format != FORMAT {
-        return Err(Error::format(path, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+        let format = crate::fsutil::quote(&file.format);
+        return Err(Error::format(path, format!("format is {format}, expected {FORMAT:?}")));
     }
     if file.version != VERSION {
         return Err(Error::format(
@@ -99,7 +100,7 @@ pub fn from_str(text: &str, path: &Path) -> Result<Genome> {
 }
 
 pub fn load(path: &Path) -> Result<Genome> {
-    from_str(&crate::fsutil::read_to_string(path)?, path)
+    from_str(&crate::fsutil::read_text(path, crate::fsutil::MAX_GENOME_FILE)?, path)
 }
 
 pub fn save(genome: &Genome, path: &Path) -> Result<()> {

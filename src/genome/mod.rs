@@ -23,12 +23,14 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HiddenNode {
     pub id: u32,
     pub activation: Activation,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConnGene {
     pub innovation: u64,
     pub src: u32,
@@ -154,12 +156,7 @@ impl Genome {
 
     /// Checks every rule a genome must satisfy; the error names the offending gene.
     pub fn validate(&self) -> Result<()> {
-        if self.n_inputs == 0 || self.n_outputs == 0 {
-            return Err(Error::Genome(format!(
-                "a network needs at least one input and one output (has {} and {})",
-                self.n_inputs, self.n_outputs
-            )));
-        }
+        check_shape(self.n_inputs, self.n_outputs)?;
         let mut ids = HashSet::default();
         for h in &self.hidden {
             if h.id < self.fixed_node_count() {
@@ -260,6 +257,27 @@ impl Genome {
     pub fn activation_of(&self, id: u32) -> Activation {
         self.hidden.iter().find(|h| h.id == id).map_or(Activation::Linear, |h| h.activation)
     }
+}
+
+/// Most inputs a network may have (a 256x256 image); memory is sized from this count, so a file
+/// cannot ask for more.
+pub const MAX_INPUTS: u32 = 1 << 16;
+/// Most outputs a network may have.
+pub const MAX_OUTPUTS: u32 = 1 << 10;
+
+/// Checks input and output counts (from a file or a flag) before anything is sized from them.
+pub fn check_shape(n_inputs: u32, n_outputs: u32) -> Result<()> {
+    if n_inputs == 0 || n_outputs == 0 {
+        return Err(Error::Genome(format!(
+            "a network needs at least one input and one output (has {n_inputs} and {n_outputs})"
+        )));
+    }
+    if n_inputs > MAX_INPUTS || n_outputs > MAX_OUTPUTS {
+        return Err(Error::Genome(format!(
+            "{n_inputs} inputs and {n_outputs} outputs: at most {MAX_INPUTS} inputs and {MAX_OUTPUTS} outputs are supported"
+        )));
+    }
+    Ok(())
 }
 
 /// Loads a genome from JSON, or from the reference's `.out` format when the name ends in `.out`

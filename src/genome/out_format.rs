@@ -32,11 +32,22 @@ fn format_e2(x: f64) -> String {
     format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
+/// Most nodes a `.out` file is written for: the format is a dense N x N text matrix (9 bytes a cell),
+/// so 8192 nodes already make a 600 MB file. The paper's champion has under 700.
+pub const MAX_NODES: usize = 8192;
+
 pub fn to_string(genome: &Genome) -> Result<String> {
+    let n = genome.node_count();
+    if n > MAX_NODES {
+        return Err(Error::Invalid(format!(
+            "the network has {n} nodes; the .out format writes an N x N matrix and is limited to {MAX_NODES} \
+             nodes: save it as JSON instead"
+        )));
+    }
     let hidden_order = genome.execution_order()?;
     let order: Vec<u32> = (0..=genome.n_inputs).chain(hidden_order).chain(genome.output_ids()).collect();
     let position: HashMap<u32, usize> = order.iter().enumerate().map(|(i, &id)| (id, i)).collect();
-    let n = order.len();
+    let activation: HashMap<u32, Activation> = genome.hidden.iter().map(|h| (h.id, h.activation)).collect();
     let mut matrix = vec![0.0f64; n * n];
     let trained = |c: &ConnGene| genome.trained.as_ref().and_then(|t| t.get(&c.innovation)).copied();
     for c in &genome.conns {
@@ -52,7 +63,7 @@ pub fn to_string(genome: &Genome) -> Result<String> {
     let mut out = String::new();
     for (row, &id) in order.iter().enumerate() {
         let cells = matrix[row * n..(row + 1) * n].iter().map(|&v| format_e2(v));
-        let act = genome.activation_of(id).id() as f64;
+        let act = activation.get(&id).copied().unwrap_or(Activation::Linear).id() as f64;
         out.push_str(&cells.chain(std::iter::once(format_e2(act))).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
@@ -72,20 +83,25 @@ pub fn from_str_trained(text: &str, n_inputs: u32, n_outputs: u32, path: &Path) 
 
 fn parse(text: &str, n_inputs: u32, n_outputs: u32, keep_weights: bool, path: &Path) -> Result<Genome> {
     let err = |msg: String| Error::format(path, msg);
+    super::check_shape(n_inputs, n_outputs).map_err(|e| err(e.to_string()))?;
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let row = line
             .split(',')
             .map(|cell| {
-                cell.trim()
-                    .parse::<f64>()
-                    .map_err(|_| err(format!("line {}: {:?} is not a number", line_no + 1, cell.trim())))
+                cell.trim().parse::<f64>().map_err(|_| {
+                    err(format!(
+                        "line {}: {} is not a number",
+                        line_no + 1,
+                        crate::fsutil::quote(cell.trim())
+                    ))
+                })
             })
             .collect::<Result<Vec<f64>>>()?;
         rows.push(row);
     }
     let n = rows.len();
-    let fixed = (1 + n_inputs + n_outputs) as usize;
+    let fixed = 1 + n_inputs as usize + n_outputs as usize;
     if n < fixed {
         return Err(err(format!(
             "{n} nodes, but a network with {n_inputs} inputs and {n_outputs} outputs has at least {fixed} \
@@ -167,7 +183,7 @@ fn parse(text: &str, n_inputs: u32, n_outputs: u32, keep_weights: bool, path: &P
 }
 
 pub fn load(path: &Path, n_inputs: u32, n_outputs: u32) -> Result<Genome> {
-    from_str(&crate::fsutil::read_to_string(path)?, n_inputs, n_outputs, path)
+    from_str(&crate::fsutil::read_text(path, crate::fsutil::MAX_GENOME_FILE)?, n_inputs, n_outputs, path)
 }
 
 /// Reads a `.out` file keeping its cell values as trained weights.

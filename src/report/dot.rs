@@ -6,19 +6,22 @@
 use super::graph::Topology;
 use super::pictures::{activation_colour, grid_shape};
 use crate::error::Result;
-use crate::genome::{Genome, NodeKind};
+use crate::genome::{Activation, Genome};
 use std::fmt::Write;
 
+/// The node's name by its id alone (the genome is valid, so every id past the outputs is a hidden
+/// node): no search through the genome, so that the export stays linear in its size.
 fn node_name(genome: &Genome, id: u32) -> String {
-    match genome.kind_of(id) {
-        Some(NodeKind::Bias) => "bias".into(),
-        Some(NodeKind::Input) => {
-            let (_, cols) = grid_shape(genome.n_inputs);
-            let p = id - 1;
-            format!("r{}c{}", p / cols, p % cols)
-        }
-        Some(NodeKind::Output) => format!("out{}", id - genome.first_output_id()),
-        _ => format!("h{id}"),
+    if id == 0 {
+        "bias".into()
+    } else if id <= genome.n_inputs {
+        let (_, cols) = grid_shape(genome.n_inputs);
+        let p = id - 1;
+        format!("r{}c{}", p / cols, p % cols)
+    } else if id < genome.fixed_node_count() {
+        format!("out{}", id - genome.first_output_id())
+    } else {
+        format!("h{id}")
     }
 }
 
@@ -54,8 +57,10 @@ pub fn to_dot(genome: &Genome) -> Result<String> {
         let _ = writeln!(s, "    {} [shape={shape}, fillcolor=\"{colour}\"];", node_name(genome, id));
     }
     let _ = writeln!(s, "  }}");
+    let activation: std::collections::HashMap<u32, Activation> =
+        genome.hidden.iter().map(|h| (h.id, h.activation)).collect();
     for &id in &topo.hidden_order {
-        let a = genome.activation_of(id);
+        let a = activation[&id];
         let _ = writeln!(
             s,
             "  {} [label=\"{}\\n{}\", fillcolor=\"{}\", tooltip=\"layer {}\"];",

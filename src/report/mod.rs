@@ -60,6 +60,9 @@ impl Default for Sweep {
 pub const MAX_SWEEP_POINTS: usize = 100_001;
 /// Most random draws.
 pub const MAX_DRAWS: usize = 1_000_000;
+/// Most (weight value, example) predictions one report holds (the default report on the MNIST test
+/// set makes 1.5 million).
+pub const MAX_PREDICTIONS: u64 = 1 << 28;
 
 impl Sweep {
     /// The grid values, each rounded to 9 decimals so that `-2 + 15 * 0.1` is exactly `-0.5`.
@@ -98,9 +101,11 @@ impl std::str::FromStr for Sweep {
     fn from_str(s: &str) -> std::result::Result<Sweep, String> {
         let parts: Vec<&str> = s.split(':').collect();
         let [a, b, c] = parts.as_slice() else {
-            return Err(format!("{s:?} is not START:STOP:STEP (for example -2:2:0.1)"));
+            return Err(format!("{} is not START:STOP:STEP (for example -2:2:0.1)", crate::fsutil::quote(s)));
         };
-        let num = |x: &str| x.trim().parse::<f64>().map_err(|_| format!("{x:?} in {s:?} is not a number"));
+        let num = |x: &str| {
+            x.trim().parse::<f64>().map_err(|_| format!("{} is not a number", crate::fsutil::quote(x)))
+        };
         let sweep = Sweep { start: num(a)?, stop: num(b)?, step: num(c)? };
         sweep.grid().map_err(|e| e.to_string())?;
         Ok(sweep)
@@ -211,7 +216,8 @@ pub struct DigitSweep {
     pub accuracy: Vec<Vec<Option<f64>>>,
     /// Accuracy over all examples at each weight.
     pub overall: Vec<f64>,
-    /// The best weight of each digit (first on ties).
+    /// The best weight of each digit (first on ties), never 0: at w = 0 every output is 0 and the
+    /// first class wins by default, which says nothing about the network.
     pub best_weight: Vec<Option<f32>>,
 }
 
@@ -294,6 +300,16 @@ pub fn report(
         )));
     }
     let grid = options.sweep.grid()?;
+    // One predicted class per (weight value, example), held at once: bounded before any work.
+    let predictions = (options.weights.len() + grid.len() + options.draws) as u64 * labels.len() as u64;
+    if predictions > MAX_PREDICTIONS {
+        return Err(Error::Invalid(format!(
+            "{} weight values (per-weight, sweep and random draws) x {} examples is {predictions} predictions, \
+             more than {MAX_PREDICTIONS}: use fewer draws, a coarser sweep or fewer examples",
+            options.weights.len() + grid.len() + options.draws,
+            labels.len()
+        )));
+    }
     let program = compile(genome)?;
     let topo = graph::Topology::new(genome)?;
     let fields = receptive::receptive_fields(genome)?;
@@ -385,7 +401,7 @@ pub fn report(
         .iter()
         .map(|accs| {
             let mut best: Option<(usize, f64)> = None;
-            for (k, a) in accs.iter().enumerate() {
+            for (k, a) in accs.iter().enumerate().filter(|&(k, _)| grid[k] != 0.0) {
                 if let Some(a) = *a {
                     if best.is_none_or(|(_, b)| a > b) {
                         best = Some((k, a));

@@ -68,12 +68,17 @@ pub fn viridis(t: f64) -> Rgb {
 /// the smallest near-square grid with row-major filling.
 pub fn grid_shape(n_inputs: u32) -> (u32, u32) {
     let n = n_inputs.max(1);
-    let mut cols = (n as f64).sqrt().floor() as u32;
-    while cols * cols < n {
+    // u64: the square of a column count near 2^16 does not fit in u32.
+    let mut cols = (n as f64).sqrt().floor() as u64;
+    while cols * cols < n as u64 {
         cols += 1;
     }
+    let cols = cols as u32;
     (n.div_ceil(cols), cols)
 }
+
+/// Most pixels a picture may have (a floating-point canvas takes 12 bytes a pixel).
+pub const MAX_PIXELS: u64 = 64 << 20;
 
 /// A floating-point RGB canvas with alpha blending (also used by the learning-curve plot).
 pub(super) struct Canvas {
@@ -228,9 +233,10 @@ pub fn heatmap(sweep: &DigitSweep) -> RgbImage {
         cell(&mut c, all_y, k, Some(v));
     }
     // Boxes on the best weight of each row (first best on ties).
+    // As `DigitSweep::best_weight`: w = 0 is never boxed (every output is 0 there).
     let best_col = |accs: &mut dyn Iterator<Item = Option<f64>>| -> Option<usize> {
         let mut best: Option<(usize, f64)> = None;
-        for (k, v) in accs.enumerate() {
+        for (k, v) in accs.enumerate().filter(|&(k, _)| sweep.weights.get(k) != Some(&0.0)) {
             if let Some(v) = v {
                 if best.is_none_or(|(_, b)| v > b) {
                     best = Some((k, v));
@@ -313,9 +319,15 @@ pub fn receptive_size(n_inputs: u32, n_outputs: u32) -> (u32, u32) {
 
 /// One panel per output laid out as the input image: grey where no path leads to the output,
 /// otherwise viridis by the number of paths (log scale, shared by all panels).
-pub fn receptive_picture(n_inputs: u32, fields: &[ReceptiveField]) -> RgbImage {
+pub fn receptive_picture(n_inputs: u32, fields: &[ReceptiveField]) -> Result<RgbImage> {
     let n_out = fields.len() as u32;
     let (w, h) = receptive_size(n_inputs, n_out);
+    if w as u64 * h as u64 > MAX_PIXELS {
+        return Err(Error::Invalid(format!(
+            "a receptive-field picture of {n_out} outputs over {n_inputs} inputs would be {w} x {h} pixels, \
+             more than {MAX_PIXELS}"
+        )));
+    }
     let (rows, cols) = grid_shape(n_inputs);
     let cell = rf_cell(n_inputs) as i64;
     let per_row = RF_PER_ROW.min(n_out.max(1));
@@ -349,7 +361,7 @@ pub fn receptive_picture(n_inputs: u32, fields: &[ReceptiveField]) -> RgbImage {
     c.text(fx + 256 - font::text_width(&max_label, s) as i64, fy + 18, &max_label, s, INK);
     c.fill_rect(fx + 272, fy, 12, 12, NO_DATA);
     c.text(fx + 292, fy + 1, "NO PATH; COLOUR: PATHS (LOG SCALE)", s, INK);
-    c.into_image()
+    Ok(c.into_image())
 }
 
 // ---- The network ----
@@ -404,11 +416,16 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     let n_layers = topo.hidden_layers.max(1) as f32;
     let (top, bottom) = (70.0f32, h as f32 - 80.0);
     let mut radius: HashMap<u32, f32> = HashMap::new();
+    // Every lookup below is by map, never by scanning the genome, so that drawing stays linear in its
+    // size (a genome of a million genes draws in seconds).
+    let activation: HashMap<u32, Activation> = genome.hidden.iter().map(|h| (h.id, h.activation)).collect();
+    let mut by_layer: Vec<Vec<u32>> = vec![Vec::new(); topo.hidden_layers as usize + 1];
+    for &id in &topo.hidden_order {
+        by_layer[topo.layer[&id] as usize].push(id);
+    }
     for l in 1..=topo.hidden_layers {
-        let mut ids: Vec<(f32, u32)> = topo
-            .hidden_order
+        let mut ids: Vec<(f32, u32)> = by_layer[l as usize]
             .iter()
-            .filter(|id| topo.layer[id] == l)
             .map(|&id| {
                 let ys: Vec<f32> = topo.sources(id).iter().filter_map(|s| pos.get(s)).map(|p| p.1).collect();
                 let key =
@@ -434,7 +451,7 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
         } else if id <= genome.n_inputs {
             INPUT_COLOUR
         } else {
-            activation_colour(genome.activation_of(id))
+            activation_colour(activation.get(&id).copied().unwrap_or(Activation::Linear))
         }
     };
     for e in &enabled {
@@ -490,9 +507,13 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     c.disk(bx, by, 8.0, BIAS_COLOUR, 1.0);
     c.text(bx as i64 + 14, by as i64 - 5, "BIAS", s, INK);
     // Hidden nodes; a ring for one that reaches no output (it cannot change any result).
+    let mut targets: HashMap<u32, Vec<u32>> = HashMap::new();
+    for e in &enabled {
+        targets.entry(e.src).or_default().push(e.dst);
+    }
     let mut live: std::collections::HashSet<u32> = genome.output_ids().collect();
     for &id in topo.hidden_order.iter().rev() {
-        if genome.expressed_conns().any(|e| e.src == id && live.contains(&e.dst)) {
+        if targets.get(&id).is_some_and(|t| t.iter().any(|d| live.contains(d))) {
             live.insert(id);
         }
     }
@@ -502,7 +523,7 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
         if r >= 3.0 {
             c.disk(x, y, r + 1.0, WHITE, 1.0);
         }
-        c.disk(x, y, r, activation_colour(genome.activation_of(id)), 1.0);
+        c.disk(x, y, r, activation_colour(activation[&id]), 1.0);
         if !live.contains(&id) && r >= 3.0 {
             c.disk(x, y, r - 2.0, WHITE, 1.0);
         }

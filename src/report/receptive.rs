@@ -3,7 +3,10 @@
 //! its sources' counts (an input counts one path to itself).
 
 use super::graph::Topology;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Most path counts held at once (8 bytes each): MNIST's 257 inputs allow half a million nodes.
+const MAX_COUNTS: u64 = 1 << 27;
 use crate::genome::Genome;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -27,6 +30,14 @@ pub struct ReceptiveField {
 pub fn receptive_fields(genome: &Genome) -> Result<Vec<ReceptiveField>> {
     let topo = Topology::new(genome)?;
     let n_in = genome.n_inputs as usize;
+    // One count per (bias or input, node): refuse before allocating what cannot be held.
+    let cells = (n_in as u64 + 1) * (topo.hidden_order.len() as u64 + genome.n_outputs as u64);
+    if cells > MAX_COUNTS {
+        return Err(Error::Invalid(format!(
+            "receptive fields of {} nodes over {n_in} inputs need {cells} path counts, more than {MAX_COUNTS}",
+            topo.hidden_order.len() + genome.n_outputs as usize
+        )));
+    }
     // counts[node] = paths from [bias, input 1, ..., input n] to the node.
     let mut counts: HashMap<u32, Vec<f64>> = HashMap::new();
     let node_counts = |counts: &HashMap<u32, Vec<f64>>, id: u32| -> Vec<f64> {
