@@ -147,7 +147,7 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
     let n = &r.network;
     println!(
         "{}: {} nodes ({} hidden, {} of them reach an output, {} layers), {} enabled connections \
-         ({} genes), {} of 256 inputs used",
+         ({} genes), {} of 256 inputs used, at most {} values live at once",
         genome.display(),
         n.nodes,
         n.hidden_nodes,
@@ -155,7 +155,8 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
         n.hidden_layers,
         n.enabled_connections,
         n.connection_genes,
-        n.inputs_used
+        n.inputs_used,
+        n.max_live_values
     );
     println!("MNIST {split}, {} images; {}", r.examples, r.evaluator);
     println!();

@@ -8,6 +8,8 @@
 //! `n_hidden` op slots. The last `n_outputs` ops are the outputs, in output order.
 //! Hidden nodes from which no output can be reached are pruned: they cannot change any result.
 
+pub mod liveness;
+
 use crate::error::{Error, Result};
 use crate::genome::{Activation, Genome};
 use bytemuck::{Pod, Zeroable};
