@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use wann::data::{minibatch, Dataset};
 use wann::eval::backend::{self, Backend};
-use wann::eval::gpu::{GpuEvaluator, GpuOptions};
+use wann::eval::gpu::{GpuEvaluator, GpuOptions, KernelUse};
 use wann::eval::{cpu::CpuEvaluator, reference, Evaluation, Evaluator, TRAINING_WEIGHTS};
 use wann::genome::Genome;
 use wann::program::{compile, Programs};
@@ -27,6 +27,12 @@ fn gpu(data: &Arc<Dataset>, opts: GpuOptions) -> Option<GpuEvaluator> {
             None
         }
     }
+}
+
+/// The default options with wgpu's runtime bounds checks kept in every kernel (release builds
+/// otherwise run the on-chip kernel trusted; `trusted_and_checked_modules_agree` covers that one).
+fn checked() -> GpuOptions {
+    GpuOptions { runtime_checks: true, ..GpuOptions::default() }
 }
 
 /// Genomes of every shape: wide fan-in, deep chains, nodes without inputs, every activation.
@@ -114,7 +120,7 @@ fn check(genomes: &[Genome], data: &Arc<Dataset>, indices: &[u32], gpu_eval: &Ev
 #[test]
 fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     eprintln!("{}", gpu.summary());
     let genomes = random_genomes(21, 200);
     let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
@@ -134,7 +140,7 @@ fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
 #[test]
 fn predictions_match_cpu_on_test_images() {
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
     let g = common::random_genome(&mut rng, 256, 10, 30, 600, false);
     let p = compile(&g).unwrap();
@@ -173,14 +179,14 @@ fn predictions_match_cpu_on_test_images() {
 #[test]
 fn large_grids_are_split_not_truncated() {
     let data = common::mnist_test();
-    let Some(mut whole) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut whole) = gpu(&data, checked()) else { return };
     // Two workgroups per dimension, 128 examples per pass, 140 kB per binding: many dispatches,
     // three passes and two program groups.
     let opts = GpuOptions {
         max_workgroups_per_dimension: Some(2),
         max_examples_per_pass: Some(128),
         max_binding_bytes: Some(140_000),
-        ..GpuOptions::default()
+        ..checked()
     };
     let Some(mut split) = gpu(&data, opts) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
@@ -210,7 +216,7 @@ fn large_grids_are_split_not_truncated() {
 #[test]
 fn programs_over_the_size_cap_are_evaluated_on_the_cpu() {
     let data = common::mnist_test();
-    let opts = GpuOptions { max_ops: 48, ..GpuOptions::default() };
+    let opts = GpuOptions { max_ops: 48, ..checked() };
     let Some(mut gpu) = gpu(&data, opts) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
     // 60-node chains (70 ops) mixed with small networks (at most 30 ops).
@@ -261,7 +267,7 @@ fn wide_genome(rng: &mut impl rand::Rng, hidden: u32) -> Genome {
 #[test]
 fn big_programs_run_on_the_gpu() {
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
     // About 400 and 3000 live ops: large scratch blocks, fewer workgroups per dispatch. (On lavapipe
     // the larger one exceeds llvmpipe's loop-iteration limit and is evaluated on the CPU.)
@@ -303,7 +309,7 @@ fn big_programs_run_on_the_gpu() {
 #[test]
 fn bad_requests_are_clear_errors() {
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
     let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
     let err = gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 10_000]).unwrap_err();
@@ -323,7 +329,7 @@ fn bad_requests_are_clear_errors() {
 #[test]
 fn a_lost_device_is_an_error_not_a_panic() {
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
     let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
     gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1]).unwrap();
@@ -389,7 +395,7 @@ fn template_genome(data: &Dataset) -> Genome {
 #[test]
 fn cli_eval_gpu_matches_cpu_on_the_test_set() {
     let data = common::mnist_test();
-    if gpu(&data, GpuOptions::default()).is_none() {
+    if gpu(&data, checked()).is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -433,7 +439,7 @@ fn cli_eval_gpu_matches_cpu_on_the_test_set() {
 #[ignore]
 fn throughput() {
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
     let programs: Vec<_> = (0..96)
         .map(|_| compile(&common::random_genome(&mut rng, 256, 10, 50, 1230, false)).unwrap())
@@ -461,4 +467,81 @@ fn throughput() {
             edge_evals / s
         );
     }
+}
+
+/// Networks as the search grows them: the initial population, mid-sized and champion-sized ones.
+fn grown_programs() -> Vec<wann::program::Program> {
+    use wann::evolve::{config::SearchConfig, search::Search};
+    let start = Search::new(SearchConfig { population: 4, seed: 3, ..Default::default() }, 256, 10).unwrap();
+    let mut out: Vec<_> = start.state.population.iter().map(|g| compile(g).unwrap()).collect();
+    for (seed, conns, hidden) in [(1, 800, 150), (2, 800, 150), (3, 1850, 400), (4, 1850, 400)] {
+        out.push(compile(&wann::workload::grown_network(seed, 256, 10, conns, hidden)).unwrap());
+    }
+    out
+}
+
+/// Cross-entropy within 1e-5 (relative, at least per image) and correct counts within 2 of `want`.
+fn assert_close(got: &Evaluation, want: &Evaluation, label: &str) {
+    for (i, (a, b)) in got.stats.iter().zip(&want.stats).enumerate() {
+        let scale = b.ce_sum.abs().max(got.n_examples as f64);
+        assert!((a.ce_sum - b.ce_sum).abs() <= 1e-5 * scale, "{label}: pair {i}: {a:?} vs {b:?}");
+        assert!(a.correct.abs_diff(b.correct) <= 2, "{label}: pair {i}: {a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
+    let data = common::mnist_test();
+    let Some(mut onchip) = gpu(&data, checked()) else { return };
+    let programs = grown_programs();
+    let slots: Vec<u32> = programs.iter().map(|p| p.slot_map().n_slots).collect();
+    eprintln!("value slots: {slots:?}; ops: {:?}", programs.iter().map(|p| p.ops.len()).collect::<Vec<_>>());
+    let packed = Programs::pack(&programs);
+    let indices = minibatch::draw(4, 0, data.len(), 100);
+    let cpu = CpuEvaluator::new(data.clone()).evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let r = onchip.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    assert_eq!(onchip.kernel_use(), KernelUse { onchip: programs.len(), scratch: 0, cpu: 0 });
+    assert_close(&r, &cpu, "on-chip");
+    // 16 KB of workgroup memory: fewer weights per lane, 32 lanes, and the scratch kernel for
+    // programs over 126 slots.
+    let Some(mut small) = gpu(&data, GpuOptions { max_workgroup_storage: Some(16_384), ..checked() }) else {
+        return;
+    };
+    let r = small.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let over = slots.iter().filter(|&&s| s > 16_384 / 128 - 2).count();
+    assert!(over > 0 && over < programs.len(), "slots {slots:?}");
+    assert_eq!(small.kernel_use(), KernelUse { onchip: programs.len() - over, scratch: over, cpu: 0 });
+    assert_close(&r, &cpu, "16 KB");
+    // Odd weight counts: the last block of weights per lane is partial.
+    let weights = [-1.5f32, -0.25, 0.75, 1.25, 2.0];
+    let want = CpuEvaluator::new(data.clone()).evaluate(&packed, &weights, &indices).unwrap();
+    assert_close(&onchip.evaluate(&packed, &weights, &indices).unwrap(), &want, "5 weights");
+    // The scratch kernel alone agrees too.
+    let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..checked() }) else { return };
+    let r = scratch.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    assert_eq!(scratch.kernel_use(), KernelUse { onchip: 0, scratch: programs.len(), cpu: 0 });
+    assert_close(&r, &cpu, "scratch kernel");
+}
+
+#[test]
+fn trusted_and_checked_modules_agree() {
+    let data = common::mnist_test();
+    let Some(mut checked_gpu) = gpu(&data, checked()) else { return };
+    let Some(mut trusted) = gpu(&data, GpuOptions { runtime_checks: false, ..GpuOptions::default() }) else {
+        return;
+    };
+    let genomes = random_genomes(5, 24);
+    let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
+    let packed = Programs::pack(&programs);
+    let indices = minibatch::draw(6, 0, data.len(), 90);
+    let a = checked_gpu.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let b = trusted.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    assert_eq!(trusted.kernel_use().onchip, programs.len());
+    assert_eq!(a, b, "bounds checks must not change any result");
+    // A malformed program is refused before it reaches the unchecked kernel.
+    let mut bad = packed.clone();
+    let last = bad.edges.len() - 1;
+    bad.edges[last] = 100_000;
+    let err = trusted.evaluate(&bad, &TRAINING_WEIGHTS, &indices).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)) && err.to_string().contains("malformed program"), "{err}");
 }

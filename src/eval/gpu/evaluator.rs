@@ -1,49 +1,39 @@
-//! The GPU evaluator: `shaders/eval.wgsl` through wgpu, over a whole generation's grid of
-//! (program, weight value, example) in bulk. The shader's header comment explains the kernel design.
+//! [`GpuEvaluator`]: once per evaluator, the adapter and device (with every limit the adapter
+//! offers), the dataset (example-major f32, labels packed four per u32), bind group layouts and
+//! pipelines. Per call: the batch indices, the programs and the weight values go up; a gather pass
+//! builds the pixel-major batch on the GPU; the evaluate pass writes one partial per (program, tile
+//! of 64 examples, weight) and the reduce pass sums the tiles, so only n_programs x n_weights
+//! (ce_sum, correct) pairs come back. Buffers grow when a bigger batch comes and are reused
+//! otherwise.
 //!
-//! Once per evaluator: adapter and device (with every limit the adapter offers), the dataset
-//! (example-major f32, labels packed four per u32), bind group layouts and pipelines. Per call: the
-//! batch indices, the programs and the weight values go up; a gather pass builds the pixel-major
-//! batch on the GPU; the evaluate pass writes one partial per (program, tile of 64 examples,
-//! weight) and the reduce pass sums the tiles, so only n_programs x n_weights (ce_sum, correct)
-//! pairs come back. Buffers grow when a bigger batch comes and are reused otherwise.
-//!
-//! Limits are respected by splitting, never by truncating: grids are cut into dispatches of at most
-//! `max_compute_workgroups_per_dimension` workgroups per dimension; programs are uploaded in groups
-//! whose buffers fit a storage binding; long example lists are run in several passes whose
-//! results are added. Per-thread node values live in a storage-buffer scratch (one block per
-//! workgroup of a dispatch), so the workgroups per dispatch are also capped by the scratch size. A
-//! program too large for one scratch block (or over `GpuOptions::max_ops`) is run by the CPU
-//! evaluator instead (said once on stderr): same results, just slower.
-//!
-//! Every wgpu error (validation, out of memory, internal, shader compilation, device lost) is
-//! caught through error scopes, the uncaptured-error handler and the device-lost callback, and
-//! returned as [`Error::Gpu`]; none panics.
+//! Grids are cut into dispatches within `max_compute_workgroups_per_dimension`; programs are
+//! uploaded in groups whose buffers fit a storage binding; long example lists are run in several
+//! passes whose results are added (see [`super::plan`]). A program too large for the GPU (or over
+//! `GpuOptions::max_ops`) is run by the CPU evaluator instead (said once on stderr): same results,
+//! just slower.
 
-use super::cpu::CpuEvaluator;
-use super::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
+use super::adapter::{adapter_name, is_llvmpipe, new_instance, pick_adapter};
+use super::errors::{gpu_err, ErrorLog, Scopes};
+use super::pack::{onchip_program, OnChip};
+use super::plan::{self, Grid, Pass, PlanLimits, Variant, TILE};
+use super::resources::{self, Buffers, Kernel, Params, Partial, PARAMS_SLOT};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::eval::cpu::CpuEvaluator;
+use crate::eval::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
 use crate::program::{Op, Program, ProgramHeader, Programs};
-use bytemuck::{Pod, Zeroable};
-use std::sync::{mpsc, Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-const SHADER: &str = include_str!("../../shaders/eval.wgsl");
-/// Threads per workgroup, one example each (`TILE` in the shader).
-const TILE: usize = 64;
-/// Bytes between two parameter blocks in the uniform buffer (dynamic offsets must be aligned to
-/// `min_uniform_buffer_offset_alignment`, at most 256 on every adapter).
-const PARAMS_SLOT: u64 = 256;
-/// Most bytes of scratch (per-thread node values) one dispatch may use.
-const MAX_SCRATCH: u64 = 1 << 30;
+const SHADER: &str = include_str!("../../../shaders/eval.wgsl");
 
 /// Tuning and test knobs. The defaults are what the command line uses.
 #[derive(Clone, Debug)]
 pub struct GpuOptions {
     /// Largest program (in ops: live hidden nodes plus outputs) run on the GPU; larger ones are
     /// evaluated by the CPU evaluator. The scratch buffer sets a limit too (a workgroup needs
-    /// 512 bytes per op: about 260,000 ops with 128 MB storage bindings).
+    /// 512 bytes per op: about 1,000,000 ops with 512 MB storage bindings).
     pub max_ops: u32,
     /// Fewer workgroups per dispatch dimension than the adapter allows (to exercise splitting).
     pub max_workgroups_per_dimension: Option<u32>,
@@ -55,6 +45,14 @@ pub struct GpuOptions {
     /// Most loop iterations per GPU thread (programs needing more run on the CPU). Set
     /// automatically for llvmpipe/lavapipe, which cuts loops short after 65,535 iterations.
     pub max_loop_iterations: Option<u64>,
+    /// Use the on-chip kernel (node values in workgroup memory) for programs it fits; `false` runs
+    /// every program on the storage-scratch kernel (for comparisons).
+    pub onchip: bool,
+    /// Less workgroup memory than the adapter offers (to exercise the variants of smaller GPUs).
+    pub max_workgroup_storage: Option<u32>,
+    /// Keep wgpu's runtime bounds checks in the on-chip kernel. Without them (the default in
+    /// release builds) the kernel trusts the programs, which are validated on the CPU first.
+    pub runtime_checks: bool,
 }
 
 impl Default for GpuOptions {
@@ -65,164 +63,80 @@ impl Default for GpuOptions {
             max_examples_per_pass: None,
             max_binding_bytes: None,
             max_loop_iterations: None,
+            onchip: true,
+            max_workgroup_storage: None,
+            runtime_checks: cfg!(debug_assertions),
         }
     }
 }
 
-/// The adapter the GPU evaluator would use: hardware GPUs first (discrete, integrated, virtual),
-/// software ones (lavapipe, llvmpipe) last. `None` when no adapter exists.
-pub fn best_adapter() -> Option<wgpu::AdapterInfo> {
-    let instance = new_instance();
-    pick_adapter(&instance).map(|a| a.get_info())
+/// Which kernels ran the programs of the last `evaluate` (each program counted once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KernelUse {
+    /// Programs run with node values in workgroup memory.
+    pub onchip: usize,
+    /// Programs run on the storage-scratch kernel (too large for any on-chip variant).
+    pub scratch: usize,
+    /// Programs the GPU could not run, evaluated by the CPU evaluator.
+    pub cpu: usize,
 }
 
-/// Every adapter wgpu can see, with the limits it offers.
-pub fn all_adapters() -> Vec<(wgpu::AdapterInfo, wgpu::Limits)> {
-    let instance = new_instance();
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-        .iter()
-        .map(|a| (a.get_info(), a.limits()))
-        .collect()
-}
-
-/// "NVIDIA H200 (Vulkan, DiscreteGpu)".
-pub fn adapter_name(info: &wgpu::AdapterInfo) -> String {
-    format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
-}
-
-fn new_instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
-}
-
-fn pick_adapter(instance: &wgpu::Instance) -> Option<wgpu::Adapter> {
-    let rank = |t: wgpu::DeviceType| match t {
-        wgpu::DeviceType::DiscreteGpu => 0,
-        wgpu::DeviceType::IntegratedGpu => 1,
-        wgpu::DeviceType::VirtualGpu => 2,
-        wgpu::DeviceType::Other => 3,
-        wgpu::DeviceType::Cpu => 4,
-    };
-    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    adapters
-        .into_iter()
-        .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
-        .min_by_key(|a| rank(a.get_info().device_type))
-}
-
-/// One block of `Params` in the shader.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-struct Params {
-    n_batch: u32,
-    stride: u32,
-    n_tiles: u32,
-    n_weights: u32,
-    dim: u32,
-    n_outputs: u32,
-    n_programs: u32,
-    base_x: u32,
-    base_y: u32,
-    with_outputs: u32,
-    scratch_ops: u32,
-    _pad: u32,
-}
-
-/// `Partial` in the shader.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-struct Partial {
-    ce: f32,
-    correct: u32,
-}
-
-/// A buffer that grows (never shrinks) to the largest size asked of it.
-struct Grow {
-    label: &'static str,
-    usage: wgpu::BufferUsages,
-    buf: wgpu::Buffer,
-}
-
-impl Grow {
-    fn new(device: &wgpu::Device, label: &'static str, usage: wgpu::BufferUsages) -> Grow {
-        let buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: 256,
-            usage,
-            mapped_at_creation: false,
-        });
-        Grow { label, usage, buf }
-    }
-
-    /// Makes room for `bytes`; true when the buffer was replaced (bind groups must be rebuilt).
-    fn ensure(&mut self, device: &wgpu::Device, bytes: u64, max: u64) -> bool {
-        if bytes <= self.buf.size() {
-            return false;
-        }
-        let size = bytes.max(self.buf.size().saturating_mul(2)).min(max.max(bytes)).next_multiple_of(256);
-        self.buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(self.label),
-            size,
-            usage: self.usage,
-            mapped_at_creation: false,
-        });
-        true
-    }
-}
-
-struct Buffers {
-    data: wgpu::Buffer,
-    labels: wgpu::Buffer,
-    params: Grow,
-    indices: Grow,
-    batch: Grow,
-    batch_labels: Grow,
-    headers: Grow,
-    ops: Grow,
-    edges: Grow,
-    weights: Grow,
-    partials: Grow,
-    results: Grow,
-    classes: Grow,
-    outputs: Grow,
-    scratch: Grow,
-    staging: Grow,
-}
-
-struct Layouts {
-    gather: wgpu::BindGroupLayout,
-    evaluate: wgpu::BindGroupLayout,
-    reduce: wgpu::BindGroupLayout,
-    predict: wgpu::BindGroupLayout,
-}
-
-struct Pipelines {
-    gather: wgpu::ComputePipeline,
-    evaluate: wgpu::ComputePipeline,
-    reduce: wgpu::ComputePipeline,
-    predict: wgpu::ComputePipeline,
-}
-
-struct BindGroups {
-    gather: wgpu::BindGroup,
-    evaluate: wgpu::BindGroup,
-    reduce: wgpu::BindGroup,
-    predict: wgpu::BindGroup,
-}
-
-/// What one pass needs to know about its examples.
+/// One dispatch: its parameter block and its grid.
 #[derive(Clone, Copy)]
-struct Pass {
-    n_batch: usize,
-    stride: usize,
+struct Dispatch {
+    params: Params,
+    x: u32,
+    y: u32,
 }
 
-impl Pass {
-    fn new(n_batch: usize) -> Pass {
-        Pass { n_batch, stride: n_batch.next_multiple_of(TILE) }
+/// A kernel (an on-chip variant, or the kernel itself) and the dispatches that cover its grid.
+struct Step {
+    kernel: Kernel,
+    variant: Option<Variant>,
+    dispatches: Vec<Dispatch>,
+}
+
+impl Step {
+    fn new(kernel: Kernel, dispatches: Vec<Dispatch>) -> Step {
+        Step { kernel, variant: None, dispatches }
     }
-    fn tiles(&self) -> usize {
-        self.stride / TILE
-    }
+}
+
+/// What one submission needs room for.
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Parameter blocks (dispatches).
+    params: usize,
+    pass: Pass,
+    programs: usize,
+    ops: usize,
+    edges: usize,
+    weights: usize,
+    /// Raw outputs written by `predict` (f32 values).
+    outputs: usize,
+    /// Bytes read back.
+    readback: u64,
+    /// Scratch bytes of the largest dispatch.
+    scratch: u64,
+}
+
+/// Scratch bytes the largest network dispatch of `steps` uses.
+fn scratch_bytes(steps: &[Step]) -> u64 {
+    steps
+        .iter()
+        .filter(|s| s.variant.is_none() && matches!(s.kernel, Kernel::Evaluate | Kernel::Predict))
+        .flat_map(|s| s.dispatches.iter())
+        .map(|d| d.x as u64 * d.y as u64 * plan::scratch_per_group(d.params.scratch_ops as usize))
+        .max()
+        .unwrap_or(0)
+}
+
+/// What to read back after a submission.
+#[derive(Clone, Copy)]
+enum Target {
+    Results,
+    Classes,
+    Outputs,
 }
 
 pub struct GpuEvaluator {
@@ -230,66 +144,26 @@ pub struct GpuEvaluator {
     opts: GpuOptions,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
+    plan: PlanLimits,
     _instance: wgpu::Instance,
     device: wgpu::Device,
     queue: wgpu::Queue,
-    /// Errors reported outside error scopes, and device loss.
-    errors: Arc<Mutex<Vec<String>>>,
-    layouts: Layouts,
-    pipelines: Option<Pipelines>,
+    errors: ErrorLog,
+    layouts: HashMap<Kernel, wgpu::BindGroupLayout>,
+    pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
+    /// The on-chip kernel's shader module (trusted in release builds) and its variants, compiled
+    /// when first needed.
+    onchip_module: Option<wgpu::ShaderModule>,
+    onchip_pipelines: HashMap<Variant, wgpu::ComputePipeline>,
+    /// Workgroup memory an on-chip variant may use.
+    workgroup_budget: u64,
     buffers: Buffers,
-    bind_groups: Option<BindGroups>,
+    bind_groups: Option<HashMap<Kernel, wgpu::BindGroup>>,
     cpu: CpuEvaluator,
     cpu_fallback_said: bool,
-    /// Most loop iterations one thread may run, where the driver cuts loops short: llvmpipe
-    /// (lavapipe) silently ends every loop of a shader invocation after 65,535 iterations in all
-    /// (`LP_MAX_TGSI_LOOP_ITERATIONS`), which would give wrong results instead of an error.
-    loop_limit: Option<u64>,
     /// Where the current/last `evaluate` spent its time (for `wann bench`).
     split: TimeSplit,
-}
-
-fn gpu_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Gpu(format!("{what}: {e}"))
-}
-
-/// Error scopes for one step of work; `finish` turns whatever they caught into [`Error::Gpu`].
-struct Scopes {
-    guards: Vec<wgpu::ErrorScopeGuard>,
-}
-
-impl Scopes {
-    fn push(device: &wgpu::Device) -> Scopes {
-        Scopes {
-            guards: [
-                wgpu::ErrorFilter::OutOfMemory,
-                wgpu::ErrorFilter::Validation,
-                wgpu::ErrorFilter::Internal,
-            ]
-            .into_iter()
-            .map(|f| device.push_error_scope(f))
-            .collect(),
-        }
-    }
-
-    fn finish(mut self, what: &str) -> Result<()> {
-        let mut first = None;
-        while let Some(g) = self.guards.pop() {
-            if let Some(e) = pollster::block_on(g.pop()) {
-                let msg = match &e {
-                    wgpu::Error::OutOfMemory { .. } => format!(
-                        "{what}: out of GPU memory ({e}); evaluate fewer genomes or examples at once, or use --backend cpu"
-                    ),
-                    _ => format!("{what}: {e}"),
-                };
-                first.get_or_insert(msg);
-            }
-        }
-        match first {
-            Some(msg) => Err(Error::Gpu(msg)),
-            None => Ok(()),
-        }
-    }
+    kernel_use: KernelUse,
 }
 
 impl GpuEvaluator {
@@ -336,21 +210,7 @@ impl GpuEvaluator {
             ..Default::default()
         }))
         .map_err(|e| gpu_err(&format!("cannot open {}", adapter_name(&info)), e))?;
-
-        let errors = Arc::new(Mutex::new(Vec::new()));
-        let sink = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut v) = sink.lock() {
-                v.push(e.to_string());
-            }
-        }));
-        let sink = errors.clone();
-        device.set_device_lost_callback(move |reason, msg| {
-            if let Ok(mut v) = sink.lock() {
-                let msg = if msg.is_empty() { String::new() } else { format!(": {msg}") };
-                v.push(format!("the GPU device was lost ({reason:?}){msg}"));
-            }
-        });
+        let errors = ErrorLog::attach(&device);
 
         let scopes = Scopes::push(&device);
         let data_bytes = (data.inputs.len() * 4) as u64;
@@ -364,90 +224,54 @@ impl GpuEvaluator {
                 binding >> 20
             )));
         }
-        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let data_buf = upload(&device, "dataset", bytemuck::cast_slice(&data.inputs), storage);
-        let mut packed = vec![0u32; data.labels.len().div_ceil(4).max(1)];
-        for (i, &l) in data.labels.iter().enumerate() {
-            packed[i / 4] |= (l as u32) << (8 * (i % 4));
+        if let Some(&bad) = data.labels.iter().find(|&&l| l as usize >= data.classes) {
+            return Err(Error::Invalid(format!(
+                "the dataset {} has a label {bad}, not below its {} classes",
+                data.name, data.classes
+            )));
         }
-        let labels_buf = upload(&device, "labels", bytemuck::cast_slice(&packed), storage);
-        let rw = storage | wgpu::BufferUsages::COPY_SRC;
-        let buffers = Buffers {
-            data: data_buf,
-            labels: labels_buf,
-            params: Grow::new(&device, "params", wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST),
-            indices: Grow::new(&device, "indices", storage),
-            batch: Grow::new(&device, "batch", storage),
-            batch_labels: Grow::new(&device, "batch labels", storage),
-            headers: Grow::new(&device, "headers", storage),
-            ops: Grow::new(&device, "ops", storage),
-            edges: Grow::new(&device, "edges", storage),
-            weights: Grow::new(&device, "weights", storage),
-            partials: Grow::new(&device, "partials", rw),
-            results: Grow::new(&device, "results", rw),
-            classes: Grow::new(&device, "classes", rw),
-            outputs: Grow::new(&device, "outputs", rw),
-            scratch: Grow::new(&device, "scratch", storage),
-            staging: Grow::new(
-                &device,
-                "staging",
-                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            ),
-        };
-        let layouts = Layouts {
-            gather: layout(&device, "gather", &[(1, true), (2, true), (3, true), (4, false), (5, false)]),
-            evaluate: layout(
-                &device,
-                "evaluate",
-                &[
-                    (6, true),
-                    (7, true),
-                    (8, true),
-                    (9, true),
-                    (10, true),
-                    (11, true),
-                    (12, false),
-                    (17, false),
-                ],
-            ),
-            reduce: layout(&device, "reduce", &[(13, true), (14, false)]),
-            predict: layout(
-                &device,
-                "predict",
-                &[
-                    (6, true),
-                    (8, true),
-                    (9, true),
-                    (10, true),
-                    (11, true),
-                    (15, false),
-                    (16, false),
-                    (17, false),
-                ],
-            ),
-        };
+        let buffers = Buffers::new(&device, &data.inputs, &data.labels);
+        let layouts = Kernel::ALL.iter().map(|&k| (k, resources::layout(&device, k))).collect();
         scopes.finish(&format!("cannot set up {}", adapter_name(&info)))?;
         let cpu = CpuEvaluator::new(data.clone());
-        let llvmpipe = [&info.name, &info.driver].iter().any(|s| s.to_lowercase().contains("llvmpipe"));
-        let loop_limit = opts.max_loop_iterations.or(llvmpipe.then_some(60_000));
+        // llvmpipe (lavapipe) silently ends every loop of a shader invocation after 65,535
+        // iterations in all (`LP_MAX_TGSI_LOOP_ITERATIONS`), which would give wrong results
+        // instead of an error.
+        let loop_limit = opts.max_loop_iterations.or(is_llvmpipe(&info).then_some(60_000));
+        let plan = PlanLimits::new(
+            &limits,
+            opts.max_workgroups_per_dimension,
+            opts.max_binding_bytes,
+            opts.max_ops,
+            loop_limit,
+        );
+        let workgroup_budget =
+            opts.max_workgroup_storage.map_or(limits.max_compute_workgroup_storage_size, |m| {
+                m.min(limits.max_compute_workgroup_storage_size)
+            }) as u64;
         let mut gpu = GpuEvaluator {
             data,
             opts,
             info,
             limits,
+            plan,
             _instance: instance,
             device,
             queue,
             errors,
             layouts,
-            pipelines: None,
+            pipelines: HashMap::new(),
+            onchip_module: None,
+            onchip_pipelines: HashMap::new(),
+            workgroup_budget: 0,
             buffers,
             bind_groups: None,
             cpu,
             cpu_fallback_said: false,
-            loop_limit,
             split: TimeSplit::default(),
+            kernel_use: KernelUse::default(),
         };
+        gpu.workgroup_budget = workgroup_budget;
         gpu.build_pipelines()?;
         Ok(gpu)
     }
@@ -457,6 +281,11 @@ impl GpuEvaluator {
     #[doc(hidden)]
     pub fn simulate_device_loss(&self) {
         self.device.destroy();
+    }
+
+    /// Which kernels ran the programs of the last `evaluate`.
+    pub fn kernel_use(&self) -> KernelUse {
+        self.kernel_use
     }
 
     /// The adapter in use.
@@ -474,44 +303,10 @@ impl GpuEvaluator {
             l.max_storage_buffer_binding_size >> 20,
             l.max_buffer_size >> 20,
             l.max_storage_buffers_per_shader_stage,
-            self.max_program_ops()
-        ) + &self.loop_limit.map_or(String::new(), |n| {
+            self.plan.max_program_ops()
+        ) + &self.plan.loop_limit.map_or(String::new(), |n| {
             format!(", or needing over {n} loop iterations per thread (the driver's limit)")
         })
-    }
-
-    fn max_dim(&self) -> usize {
-        let adapter = self.limits.max_compute_workgroups_per_dimension.max(1);
-        self.opts.max_workgroups_per_dimension.map_or(adapter, |m| m.clamp(1, adapter)) as usize
-    }
-
-    /// Largest buffer bound as one storage binding (and largest buffer).
-    fn max_binding(&self) -> u64 {
-        let adapter = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
-        // Keep u32 element indexing safe in the shader and allocations reasonable.
-        let adapter = adapter.min(1 << 31) & !255;
-        self.opts.max_binding_bytes.map_or(adapter, |m| m.min(adapter))
-    }
-
-    /// Examples per pass: the batch, the partials of one program and the predictions of one program
-    /// must each fit a binding.
-    fn pass_examples(&self, n_weights: usize) -> Result<usize> {
-        let b = self.max_binding() as usize;
-        let d = &self.data;
-        let n_w = n_weights.max(1);
-        let per_example = [(d.dim + 1) * 4, n_w * 8 / TILE + 1, n_w * 4, n_w * d.classes.max(1) * 4];
-        let mut n = per_example.iter().map(|&bytes| b / bytes).min().unwrap_or(0);
-        if let Some(m) = self.opts.max_examples_per_pass {
-            n = n.min(m);
-        }
-        let n = n / TILE * TILE;
-        if n == 0 {
-            return Err(Error::Gpu(format!(
-                "{n_weights} weight values do not fit the GPU's buffers ({} bytes per storage binding); use fewer weight values or --backend cpu",
-                b
-            )));
-        }
-        Ok(n)
     }
 
     fn check_shape(&self, n_inputs: u32, n_outputs: u32) -> Result<()> {
@@ -538,32 +333,19 @@ impl GpuEvaluator {
         Ok(())
     }
 
-    /// Whether a program of `n_ops` ops and `n_edges` edges runs on the GPU.
-    /// `None` when a program of `n_ops` ops and `n_edges` edges runs on the GPU at `n_weights`
-    /// weight values, otherwise why not.
     fn unfit(&self, n_ops: usize, n_edges: usize, n_weights: usize) -> Option<String> {
-        let b = self.max_binding() as usize;
-        let max_ops = self.max_program_ops();
-        if n_ops as u64 > max_ops || n_ops * 16 > b || n_edges * 4 > b {
-            return Some(format!(
-                "a program with {n_ops} ops and {n_edges} connections is over the GPU limit of {max_ops} ops per program"
-            ));
-        }
-        if let Some(limit) = self.loop_limit {
-            // Loop iterations of one thread: the consts, then per weight the ops, their op sources,
-            // the three passes over the outputs and the workgroup reduction (edges bound both
-            // kinds of sources).
-            let per_weight = n_ops + n_edges + 3 * self.data.classes + 8;
-            let iterations = (n_ops + n_edges + n_weights * per_weight) as u64;
-            if iterations > limit {
-                return Some(format!(
-                    "a program with {n_ops} ops and {n_edges} connections at {n_weights} weight values needs about \
-                     {iterations} loop iterations per GPU thread, more than {} allows ({limit})",
-                    self.info.name
-                ));
-            }
-        }
-        None
+        plan::unfit(&self.plan, n_ops, n_edges, n_weights, self.data.classes)
+            .map(|why| format!("{why} on {}", self.info.name))
+    }
+
+    fn pass_examples(&self, n_weights: usize) -> Result<usize> {
+        plan::pass_examples(
+            &self.plan,
+            self.data.dim,
+            self.data.classes,
+            n_weights,
+            self.opts.max_examples_per_pass,
+        )
     }
 
     fn say_cpu_fallback(&mut self, why: &str) {
@@ -579,48 +361,27 @@ impl GpuEvaluator {
             label: Some("eval.wgsl"),
             source: wgpu::ShaderSource::Wgsl(SHADER.into()),
         });
-        let make = |name: &str, layout: &wgpu::BindGroupLayout| {
+        let mut pipelines = HashMap::new();
+        for k in Kernel::ALL {
             let pl = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(name),
-                bind_group_layouts: &[Some(layout)],
+                label: Some(k.name()),
+                bind_group_layouts: &[Some(&self.layouts[&k])],
                 immediate_size: 0,
             });
-            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(name),
+            let p = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(k.name()),
                 layout: Some(&pl),
                 module: &module,
-                entry_point: Some(name),
+                entry_point: Some(k.name()),
                 compilation_options: Default::default(),
                 cache: None,
-            })
-        };
-        let pipelines = Pipelines {
-            gather: make("gather", &self.layouts.gather),
-            evaluate: make("evaluate", &self.layouts.evaluate),
-            reduce: make("reduce", &self.layouts.reduce),
-            predict: make("predict", &self.layouts.predict),
-        };
-        scopes.finish("cannot build the compute pipelines of shaders/eval.wgsl")?;
-        self.check_lost()?;
-        self.pipelines = Some(pipelines);
-        Ok(())
-    }
-
-    /// Errors the device reported outside any scope (device loss included).
-    /// They are kept: once the device is lost or misbehaved, every later call fails the same way.
-    fn check_lost(&self) -> Result<()> {
-        let msgs = match self.errors.lock() {
-            Ok(v) => v.clone(),
-            Err(_) => vec!["the GPU error log is poisoned".into()],
-        };
-        if msgs.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Gpu(format!(
-                "{}; the GPU evaluator cannot continue, use --backend cpu",
-                msgs.join("; ")
-            )))
+            });
+            pipelines.insert(k, p);
         }
+        scopes.finish("cannot build the compute pipelines of shaders/eval.wgsl")?;
+        self.errors.check()?;
+        self.pipelines = pipelines;
+        Ok(())
     }
 
     /// Grows the buffers for one submission; rebuilds the bind groups if any buffer changed.
@@ -628,9 +389,9 @@ impl GpuEvaluator {
         let Sizes { params: n_params, pass, programs: n_headers, ops: n_ops, edges: n_edges, .. } = z;
         let (n_weights, predict_outputs, readback) = (z.weights, z.outputs, z.readback);
         let n_results = n_headers * n_weights;
-        let scratch_max = self.scratch_budget();
+        let scratch_max = self.plan.scratch_budget();
         let d = &self.device;
-        let max = self.max_binding();
+        let max = self.plan.max_binding;
         let b = &mut self.buffers;
         let mut changed = self.bind_groups.is_none();
         changed |= b.params.ensure(d, n_params as u64 * PARAMS_SLOT, u64::MAX);
@@ -648,121 +409,40 @@ impl GpuEvaluator {
         changed |= b.scratch.ensure(d, z.scratch.max(4), scratch_max);
         changed |= b.staging.ensure(d, readback, u64::MAX);
         if changed {
-            self.bind_groups = Some(self.bind_groups());
+            let groups = Kernel::ALL
+                .iter()
+                .map(|&k| (k, resources::bind_group(&self.device, k, &self.layouts[&k], &self.buffers)))
+                .collect();
+            self.bind_groups = Some(groups);
         }
     }
 
-    fn bind_groups(&self) -> BindGroups {
-        let b = &self.buffers;
-        let make =
-            |name: &str, layout: &wgpu::BindGroupLayout, bufs: &[(u32, &wgpu::Buffer)]| {
-                let mut entries = vec![wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &b.params.buf,
-                        offset: 0,
-                        size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-                    }),
-                }];
-                entries.extend(bufs.iter().map(|&(binding, buf)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: buf.as_entire_binding(),
-                }));
-                self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(name),
-                    layout,
-                    entries: &entries,
-                })
-            };
-        BindGroups {
-            gather: make(
-                "gather",
-                &self.layouts.gather,
-                &[
-                    (1, &b.data),
-                    (2, &b.indices.buf),
-                    (3, &b.labels),
-                    (4, &b.batch.buf),
-                    (5, &b.batch_labels.buf),
-                ],
-            ),
-            evaluate: make(
-                "evaluate",
-                &self.layouts.evaluate,
-                &[
-                    (6, &b.batch.buf),
-                    (7, &b.batch_labels.buf),
-                    (8, &b.headers.buf),
-                    (9, &b.ops.buf),
-                    (10, &b.edges.buf),
-                    (11, &b.weights.buf),
-                    (12, &b.partials.buf),
-                    (17, &b.scratch.buf),
-                ],
-            ),
-            reduce: make("reduce", &self.layouts.reduce, &[(13, &b.partials.buf), (14, &b.results.buf)]),
-            predict: make(
-                "predict",
-                &self.layouts.predict,
-                &[
-                    (6, &b.batch.buf),
-                    (8, &b.headers.buf),
-                    (9, &b.ops.buf),
-                    (10, &b.edges.buf),
-                    (11, &b.weights.buf),
-                    (15, &b.classes.buf),
-                    (16, &b.outputs.buf),
-                    (17, &b.scratch.buf),
-                ],
-            ),
-        }
-    }
-
-    /// Dispatches covering `nx` x `ny` workgroups, each at most `max_dim` workgroups per dimension
-    /// and `max_groups` in all; each gets its own parameter block with its base.
-    fn split(&self, base: Params, nx: usize, ny: usize, max_groups: usize) -> Vec<Dispatch> {
-        let mx = self.max_dim().min(max_groups.max(1)).min(nx.max(1));
-        let my = self.max_dim().min((max_groups / mx).max(1));
-        let mut out = Vec::new();
-        for y in (0..ny).step_by(my) {
-            for x in (0..nx).step_by(mx) {
-                let p = Params { base_x: x as u32, base_y: y as u32, ..base };
-                out.push(Dispatch { params: p, x: (nx - x).min(mx) as u32, y: (ny - y).min(my) as u32 });
-            }
-        }
-        out
-    }
-
-    /// Most ops a program may have to run on the GPU.
-    fn max_program_ops(&self) -> u64 {
-        (self.opts.max_ops as u64).min(self.scratch_budget() / GpuEvaluator::scratch_per_group(1))
-    }
-
-    /// Bytes of scratch the shader uses per workgroup for programs of up to `n_ops` ops.
-    fn scratch_per_group(n_ops: usize) -> u64 {
-        2 * n_ops as u64 * TILE as u64 * 4
-    }
-
-    fn scratch_budget(&self) -> u64 {
-        self.max_binding().min(MAX_SCRATCH)
+    /// Dispatches of `grids`, each with its own parameter block.
+    fn dispatches(base: Params, grids: Vec<Grid>) -> Vec<Dispatch> {
+        grids
+            .into_iter()
+            .map(|g| Dispatch {
+                params: Params { base_x: g.base_x, base_y: g.base_y, ..base },
+                x: g.x,
+                y: g.y,
+            })
+            .collect()
     }
 
     /// Dispatches for `evaluate` or `predict` over `tiles` x `programs` workgroups whose largest
     /// program has `n_ops` ops.
     fn split_network(&self, base: Params, tiles: usize, programs: usize, n_ops: usize) -> Vec<Dispatch> {
-        let per_group = GpuEvaluator::scratch_per_group(n_ops);
         let base = Params { scratch_ops: n_ops as u32, ..base };
-        self.split(base, tiles, programs, (self.scratch_budget() / per_group) as usize)
+        Self::dispatches(base, plan::split_scratch(&self.plan, tiles, programs, n_ops))
     }
 
     /// Records, submits and reads back one unit of work: `steps` are (pipeline, dispatches) in
-    /// order; `copy` is the buffer (results, or classes and outputs) to read back.
+    /// order; `copies` are the buffers (results, or classes and outputs) to read back.
     fn run(&mut self, what: &str, steps: &[Step], copies: &[(Target, u64)]) -> Result<Vec<u8>> {
-        let pipelines = self.pipelines.as_ref().ok_or_else(|| Error::Gpu("pipelines missing".into()))?;
         let groups = self.bind_groups.as_ref().ok_or_else(|| Error::Gpu("bind groups missing".into()))?;
         let b = &self.buffers;
         let scopes = Scopes::push(&self.device);
-        let all: Vec<Params> = steps.iter().flat_map(|(_, d)| d.iter().map(|x| x.params)).collect();
+        let all: Vec<Params> = steps.iter().flat_map(|s| s.dispatches.iter().map(|x| x.params)).collect();
         let mut blocks = vec![0u8; all.len() * PARAMS_SLOT as usize];
         for (i, p) in all.iter().enumerate() {
             let at = i * PARAMS_SLOT as usize;
@@ -777,16 +457,17 @@ impl GpuEvaluator {
                 timestamp_writes: None,
             });
             let mut slot = 0u32;
-            for (kernel, dispatches) in steps {
-                let (pipeline, group) = match kernel {
-                    Kernel::Gather => (&pipelines.gather, &groups.gather),
-                    Kernel::Evaluate => (&pipelines.evaluate, &groups.evaluate),
-                    Kernel::Reduce => (&pipelines.reduce, &groups.reduce),
-                    Kernel::Predict => (&pipelines.predict, &groups.predict),
+            for step in steps {
+                let pipeline = match &step.variant {
+                    Some(v) => self
+                        .onchip_pipelines
+                        .get(v)
+                        .ok_or_else(|| Error::Gpu(format!("on-chip pipeline {v:?} missing")))?,
+                    None => &self.pipelines[&step.kernel],
                 };
                 pass.set_pipeline(pipeline);
-                for &Dispatch { x, y, .. } in dispatches {
-                    pass.set_bind_group(0, group, &[slot * PARAMS_SLOT as u32]);
+                for &Dispatch { x, y, .. } in &step.dispatches {
+                    pass.set_bind_group(0, &groups[&step.kernel], &[slot * PARAMS_SLOT as u32]);
                     pass.dispatch_workgroups(x, y, 1);
                     slot += 1;
                 }
@@ -816,7 +497,7 @@ impl GpuEvaluator {
         self.split.compute += (finished - submitted).as_secs_f64();
         let out = self.read_staging(total, what);
         self.split.readback += finished.elapsed().as_secs_f64();
-        self.check_lost()?;
+        self.errors.check()?;
         out
     }
 
@@ -855,7 +536,7 @@ impl GpuEvaluator {
 
     fn gather_steps(&self, pass: Pass, base: Params) -> Step {
         let groups = ((self.data.dim + 1) * pass.stride).div_ceil(TILE);
-        (Kernel::Gather, self.split(base, groups, 1, usize::MAX))
+        Step::new(Kernel::Gather, Self::dispatches(base, plan::split(&self.plan, groups, 1, usize::MAX)))
     }
 
     fn base_params(&self, pass: Pass, n_weights: usize, n_programs: usize) -> Params {
@@ -871,42 +552,6 @@ impl GpuEvaluator {
         }
     }
 
-    /// Programs `ids` in groups whose buffers each fit a binding.
-    fn group_programs(
-        &self,
-        programs: &Programs,
-        ids: &[usize],
-        pass_len: usize,
-        n_w: usize,
-    ) -> Vec<Vec<usize>> {
-        let b = self.max_binding() as usize;
-        let per_program_partials = pass_len.div_ceil(TILE) * n_w * 8;
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let (mut ops, mut edges, mut cur) = (0usize, 0usize, Vec::new());
-        for &i in ids {
-            let h = programs.headers[i];
-            let (o, e) = (h.n_ops as usize, h.n_edges as usize);
-            let n = cur.len() + 1;
-            let over = (ops + o) * 16 > b
-                || (edges + e) * 4 > b
-                || n * 16 > b
-                || n * per_program_partials > b
-                || n * n_w * 8 > b;
-            if over && !cur.is_empty() {
-                groups.push(std::mem::take(&mut cur));
-                ops = 0;
-                edges = 0;
-            }
-            ops += o;
-            edges += e;
-            cur.push(i);
-        }
-        if !cur.is_empty() {
-            groups.push(cur);
-        }
-        groups
-    }
-
     fn upload_programs(&mut self, headers: &[ProgramHeader], ops: &[Op], edges: &[u32], weights: &[f32]) {
         let q = &self.queue;
         let b = &self.buffers;
@@ -919,106 +564,111 @@ impl GpuEvaluator {
         }
         q.write_buffer(&b.weights.buf, 0, bytemuck::cast_slice(weights));
     }
-}
 
-/// One dispatch: its parameter block and its grid.
-#[derive(Clone, Copy)]
-struct Dispatch {
-    params: Params,
-    x: u32,
-    y: u32,
-}
-
-/// A kernel and the dispatches that cover its grid.
-type Step = (Kernel, Vec<Dispatch>);
-
-/// What one submission needs room for.
-#[derive(Clone, Copy)]
-struct Sizes {
-    /// Parameter blocks (dispatches).
-    params: usize,
-    pass: Pass,
-    programs: usize,
-    ops: usize,
-    edges: usize,
-    weights: usize,
-    /// Raw outputs written by `predict` (f32 values).
-    outputs: usize,
-    /// Bytes read back.
-    readback: u64,
-    /// Scratch bytes of the largest dispatch.
-    scratch: u64,
-}
-
-/// Scratch bytes the largest network dispatch of `steps` uses.
-fn scratch_bytes(steps: &[Step]) -> u64 {
-    steps
-        .iter()
-        .filter(|(k, _)| matches!(k, Kernel::Evaluate | Kernel::Predict))
-        .flat_map(|(_, d)| d.iter())
-        .map(|d| d.x as u64 * d.y as u64 * GpuEvaluator::scratch_per_group(d.params.scratch_ops as usize))
-        .max()
-        .unwrap_or(0)
-}
-
-#[derive(Clone, Copy)]
-enum Kernel {
-    Gather,
-    Evaluate,
-    Reduce,
-    Predict,
-}
-
-#[derive(Clone, Copy)]
-enum Target {
-    Results,
-    Classes,
-    Outputs,
-}
-
-fn upload(device: &wgpu::Device, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
-    let size = (bytes.len() as u64).max(4).next_multiple_of(4);
-    let buf = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size,
-        usage,
-        mapped_at_creation: true,
-    });
-    if let Ok(mut view) = buf.get_mapped_range_mut(..bytes.len() as u64) {
-        view.copy_from_slice(bytes);
+    /// Compiles the on-chip variant `v` unless it is compiled already.
+    fn ensure_onchip(&mut self, v: Variant) -> Result<()> {
+        if self.onchip_pipelines.contains_key(&v) {
+            return Ok(());
+        }
+        let scopes = Scopes::push(&self.device);
+        if self.onchip_module.is_none() {
+            let desc = wgpu::ShaderModuleDescriptor {
+                label: Some("eval.wgsl (on-chip)"),
+                source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            };
+            let module = if self.opts.runtime_checks {
+                self.device.create_shader_module(desc)
+            } else {
+                // SAFETY: the on-chip kernel is only ever given programs validated on the CPU
+                // (`pack::onchip_program`: every edge, op source and value slot in range), labels
+                // below the output count (checked when the evaluator opened) and grids the host
+                // sized its buffers for; every loop is bounded by those sizes.
+                unsafe {
+                    self.device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+                }
+            };
+            self.onchip_module = Some(module);
+        }
+        let module =
+            self.onchip_module.as_ref().ok_or_else(|| Error::Gpu("on-chip module missing".into()))?;
+        let pl = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("evaluate_onchip"),
+            bind_group_layouts: &[Some(&self.layouts[&Kernel::Evaluate])],
+            immediate_size: 0,
+        });
+        let constants = [("LANES", v.lanes as f64), ("WPT", v.wpt as f64), ("SLOTS", v.slots as f64)];
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("evaluate_onchip"),
+            layout: Some(&pl),
+            module,
+            entry_point: Some("evaluate_onchip"),
+            // Every value slot is written before it is read (sources are earlier ops).
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        scopes.finish(&format!(
+            "cannot build the on-chip kernel ({} lanes, {} weights per lane, {} value slots)",
+            v.lanes, v.wpt, v.slots
+        ))?;
+        self.errors.check()?;
+        self.onchip_pipelines.insert(v, pipeline);
+        Ok(())
     }
-    buf.unmap();
-    buf
-}
 
-/// A bind group layout: binding 0 is the parameter block (dynamic offset), then storage buffers
-/// `(binding, read_only)`.
-fn layout(device: &wgpu::Device, label: &str, storage: &[(u32, bool)]) -> wgpu::BindGroupLayout {
-    let mut entries = vec![wgpu::BindGroupLayoutEntry {
-        binding: 0,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: true,
-            min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
-        },
-        count: None,
-    }];
-    entries.extend(storage.iter().map(|&(binding, read_only)| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }));
-    device
-        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries })
-}
+    /// Program `i` re-encoded for the on-chip kernel and the variant that runs it, or `None` when
+    /// no variant fits (then the scratch kernel or the CPU runs it). A malformed program is an error.
+    fn onchip_fit(&self, programs: &Programs, i: usize, n_w: usize) -> Result<Option<(Variant, OnChip)>> {
+        let (ops, edges) = (programs.ops_of(i), programs.edges_of(i));
+        let b = self.plan.max_binding as usize;
+        if !self.opts.onchip
+            || ops.len() as u64 > self.plan.max_ops
+            || ops.len() * 16 > b
+            || edges.len() * 4 > b
+        {
+            return Ok(None);
+        }
+        let p = onchip_program(ops, edges, self.data.dim as u32, programs.n_outputs)?;
+        let Some(v) = plan::onchip_variant(p.n_slots, n_w, self.workgroup_budget) else { return Ok(None) };
+        if let Some(limit) = self.plan.loop_limit {
+            let const_edges: usize = ops.iter().map(|o| o.n_const as usize).sum();
+            let hidden = edges.len() - const_edges;
+            if v.loop_iterations(ops.len(), const_edges, hidden, n_w, self.data.classes) > limit {
+                return Ok(None);
+            }
+        }
+        Ok(Some((v, p)))
+    }
 
-impl GpuEvaluator {
+    /// Dispatches over `tiles` x (programs `first..first + n` of the group): the on-chip variant's
+    /// even split, or the scratch kernel's.
+    fn network_step(
+        &self,
+        base: Params,
+        tiles: usize,
+        first: usize,
+        n: usize,
+        kernel: Kernel,
+        choice: Choice,
+    ) -> Step {
+        let (variant, dispatches) = match choice {
+            Choice::OnChip(v) => {
+                (Some(v), Self::dispatches(base, plan::split(&self.plan, tiles, n, usize::MAX)))
+            }
+            Choice::Scratch(n_ops) => (None, self.split_network(base, tiles, n, n_ops)),
+        };
+        let dispatches = dispatches
+            .into_iter()
+            .map(|mut d| {
+                d.params.base_y += first as u32;
+                d
+            })
+            .collect();
+        Step { kernel, variant, dispatches }
+    }
+
     fn evaluate_timed(
         &mut self,
         programs: &Programs,
@@ -1036,19 +686,30 @@ impl GpuEvaluator {
         if programs.is_empty() {
             return Ok(done(stats));
         }
-        self.check_lost()?;
+        self.errors.check()?;
         self.check_shape(programs.n_inputs, programs.n_outputs)?;
         self.check_indices(indices)?;
         if n_w == 0 || indices.is_empty() {
             return Ok(done(stats));
         }
+        // Each program runs on the on-chip kernel where a variant fits it, on the scratch kernel
+        // otherwise, and on the CPU when neither can.
+        let mut onchip: Vec<Option<(Variant, OnChip)>> = Vec::with_capacity(programs.len());
         let (mut on_gpu, mut on_cpu) = (Vec::new(), Vec::new());
         for (i, h) in programs.headers.iter().enumerate() {
-            match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
-                None => on_gpu.push(i),
-                Some(why) => on_cpu.push((i, why)),
+            let fit = self.onchip_fit(programs, i, n_w)?;
+            if fit.is_some() {
+                on_gpu.push(i);
+            } else {
+                match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
+                    None => on_gpu.push(i),
+                    Some(why) => on_cpu.push((i, why)),
+                }
             }
+            onchip.push(fit);
         }
+        let n_onchip = onchip.iter().filter(|x| x.is_some()).count();
+        self.kernel_use = KernelUse { onchip: n_onchip, scratch: on_gpu.len() - n_onchip, cpu: on_cpu.len() };
         if !on_cpu.is_empty() {
             let why = on_cpu[0].1.clone();
             self.say_cpu_fallback(&why);
@@ -1062,10 +723,52 @@ impl GpuEvaluator {
         if on_gpu.is_empty() {
             return Ok(done(stats));
         }
+        let choice = |i: usize| match &onchip[i] {
+            Some((v, _)) => Choice::OnChip(*v),
+            None => Choice::Scratch(programs.headers[i].n_ops as usize),
+        };
+        // Programs of one kernel variant together, longest first within it, so that the long ones
+        // start first and no long program is the tail of a dispatch.
+        on_gpu.sort_by_key(|&i| {
+            let h = programs.headers[i];
+            (onchip[i].as_ref().map(|x| std::cmp::Reverse(x.0)), std::cmp::Reverse(h.n_ops + h.n_edges))
+        });
+        for v in on_gpu
+            .iter()
+            .filter_map(|&i| onchip[i].as_ref().map(|x| x.0))
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            self.ensure_onchip(v)?;
+        }
         let pass_len = self.pass_examples(n_w)?;
-        let groups = self.group_programs(programs, &on_gpu, pass_len.min(indices.len()), n_w);
+        let groups =
+            plan::group_programs(&self.plan, &programs.headers, &on_gpu, pass_len.min(indices.len()), n_w);
         // Each group's programs are packed once, not once per chunk of examples.
-        let packed: Vec<Programs> = groups.iter().map(|g| programs.subset(g)).collect();
+        let packed: Vec<Programs> = groups
+            .iter()
+            .map(|g| {
+                let mut out = Programs {
+                    n_inputs: programs.n_inputs,
+                    n_outputs: programs.n_outputs,
+                    ..Default::default()
+                };
+                for &i in g {
+                    let (ops, edges) = match &onchip[i] {
+                        Some((_, p)) => (&p.ops[..], &p.edges[..]),
+                        None => (programs.ops_of(i), programs.edges_of(i)),
+                    };
+                    out.headers.push(ProgramHeader {
+                        op_start: out.ops.len() as u32,
+                        n_ops: ops.len() as u32,
+                        edge_start: out.edges.len() as u32,
+                        n_edges: edges.len() as u32,
+                    });
+                    out.ops.extend_from_slice(ops);
+                    out.edges.extend_from_slice(edges);
+                }
+                out
+            })
+            .collect();
         for chunk in indices.chunks(pass_len) {
             let pass = Pass::new(chunk.len());
             let mut gathered = false;
@@ -1076,10 +779,39 @@ impl GpuEvaluator {
                 if !gathered {
                     steps.push(self.gather_steps(pass, base));
                 }
-                let biggest = group.iter().map(|&i| programs.headers[i].n_ops).max().unwrap_or(1);
-                steps.push((Kernel::Evaluate, self.split_network(base, pass.tiles(), n_p, biggest as usize)));
-                steps.push((Kernel::Reduce, self.split(base, (n_p * n_w).div_ceil(TILE), 1, usize::MAX)));
-                let n_params = steps.iter().map(|s| s.1.len()).sum();
+                // One step per run of programs of the same kernel variant.
+                let mut first = 0;
+                while first < n_p {
+                    let c = choice(group[first]);
+                    let same = |k: usize| match (choice(group[k]), c) {
+                        (Choice::OnChip(a), Choice::OnChip(b)) => a == b,
+                        (Choice::Scratch(_), Choice::Scratch(_)) => true,
+                        _ => false,
+                    };
+                    let end = (first..n_p).find(|&k| !same(k)).unwrap_or(n_p);
+                    let c = match c {
+                        Choice::Scratch(_) => Choice::Scratch(
+                            group[first..end]
+                                .iter()
+                                .map(|&i| programs.headers[i].n_ops as usize)
+                                .max()
+                                .unwrap_or(1),
+                        ),
+                        c => c,
+                    };
+                    steps.push(self.network_step(
+                        base,
+                        pass.tiles(),
+                        first,
+                        end - first,
+                        Kernel::Evaluate,
+                        c,
+                    ));
+                    first = end;
+                }
+                let reduce = plan::split(&self.plan, (n_p * n_w).div_ceil(TILE), 1, usize::MAX);
+                steps.push(Step::new(Kernel::Reduce, Self::dispatches(base, reduce)));
+                let n_params = steps.iter().map(|s| s.dispatches.len()).sum();
                 let results = (n_p * n_w * 8) as u64;
                 self.prepare(Sizes {
                     params: n_params,
@@ -1114,6 +846,13 @@ impl GpuEvaluator {
     }
 }
 
+/// Which kernel runs a program: an on-chip variant, or the scratch kernel (sized for `n_ops`).
+#[derive(Clone, Copy, Debug)]
+enum Choice {
+    OnChip(Variant),
+    Scratch(usize),
+}
+
 impl Evaluator for GpuEvaluator {
     fn describe(&self) -> String {
         format!("gpu: {}", adapter_name(&self.info))
@@ -1126,6 +865,7 @@ impl Evaluator for GpuEvaluator {
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
         let started = Instant::now();
         self.split = TimeSplit::default();
+        self.kernel_use = KernelUse::default();
         let result = self.evaluate_timed(programs, weights, indices);
         // Everything that was neither waiting for the GPU nor reading back: packing and uploading.
         let total = started.elapsed().as_secs_f64();
@@ -1140,7 +880,7 @@ impl Evaluator for GpuEvaluator {
         indices: &[u32],
         with_outputs: bool,
     ) -> Result<Predictions> {
-        self.check_lost()?;
+        self.errors.check()?;
         self.check_shape(program.n_inputs, program.n_outputs)?;
         self.check_indices(indices)?;
         if let Some(why) = self.unfit(program.ops.len(), program.edges.len(), weights.len()) {
@@ -1169,9 +909,9 @@ impl Evaluator for GpuEvaluator {
             let base = Params { with_outputs: with_outputs as u32, ..self.base_params(pass, n_w, 1) };
             let steps = [
                 self.gather_steps(pass, base),
-                (Kernel::Predict, self.split_network(base, pass.tiles(), 1, program.ops.len())),
+                Step::new(Kernel::Predict, self.split_network(base, pass.tiles(), 1, program.ops.len())),
             ];
-            let n_params = steps.iter().map(|s| s.1.len()).sum();
+            let n_params = steps.iter().map(|s| s.dispatches.len()).sum();
             let class_bytes = (n_w * m * 4) as u64;
             let out_bytes = if with_outputs { (n_w * m * n_out * 4) as u64 } else { 0 };
             let n_outputs = if with_outputs { n_w * m * n_out } else { 1 };
