@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::eval::cpu::CpuEvaluator;
 use crate::eval::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
 use crate::program::{Op, Program, ProgramHeader, Programs};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
@@ -164,6 +164,36 @@ pub struct GpuEvaluator {
     /// Where the current/last `evaluate` spent its time (for `wann bench`).
     split: TimeSplit,
     kernel_use: KernelUse,
+    /// GPU timestamps around each kernel's dispatches, where the adapter supports them.
+    timestamps: Option<Timestamps>,
+    /// Seconds each kernel ran during the last `evaluate`/`predict`, from the timestamps.
+    kernel_seconds: BTreeMap<&'static str, f64>,
+}
+
+/// A timestamp query set (two queries per step) and the buffer it resolves into.
+struct Timestamps {
+    set: wgpu::QuerySet,
+    capacity: u32,
+    resolve: wgpu::Buffer,
+    /// Nanoseconds per timestamp tick.
+    period: f64,
+}
+
+impl Timestamps {
+    fn new(device: &wgpu::Device, capacity: u32, period: f64) -> Timestamps {
+        let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("kernel timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: capacity,
+        });
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: capacity as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        Timestamps { set, capacity, resolve, period }
+    }
 }
 
 impl GpuEvaluator {
@@ -204,7 +234,8 @@ impl GpuEvaluator {
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wann"),
-            required_features: wgpu::Features::empty(),
+            // Timestamps are read where offered (per-kernel times for `wann bench`); never required.
+            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
             required_limits: limits.clone(),
             memory_hints: wgpu::MemoryHints::Performance,
             ..Default::default()
@@ -270,8 +301,14 @@ impl GpuEvaluator {
             cpu_fallback_said: false,
             split: TimeSplit::default(),
             kernel_use: KernelUse::default(),
+            timestamps: None,
+            kernel_seconds: BTreeMap::new(),
         };
         gpu.workgroup_budget = workgroup_budget;
+        if gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            let period = gpu.queue.get_timestamp_period() as f64;
+            gpu.timestamps = Some(Timestamps::new(&gpu.device, 64, period));
+        }
         gpu.build_pipelines()?;
         Ok(gpu)
     }
@@ -286,6 +323,12 @@ impl GpuEvaluator {
     /// Which kernels ran the programs of the last `evaluate`.
     pub fn kernel_use(&self) -> KernelUse {
         self.kernel_use
+    }
+
+    /// Seconds each kernel ran on the GPU during the last `evaluate` or `predict`, by kernel name
+    /// (`evaluate_onchip` for the on-chip variants); empty where the adapter has no timestamps.
+    pub fn kernel_seconds(&self) -> &BTreeMap<&'static str, f64> {
+        &self.kernel_seconds
     }
 
     /// The adapter in use.
@@ -407,7 +450,8 @@ impl GpuEvaluator {
         changed |= b.classes.ensure(d, (n_weights * pass.n_batch * 4) as u64, max);
         changed |= b.outputs.ensure(d, predict_outputs as u64 * 4, max);
         changed |= b.scratch.ensure(d, z.scratch.max(4), scratch_max);
-        changed |= b.staging.ensure(d, readback, u64::MAX);
+        // Room for the timestamps too: two per step, at most one step per dispatch.
+        changed |= b.staging.ensure(d, readback.next_multiple_of(8) + n_params as u64 * 16, u64::MAX);
         if changed {
             let groups = Kernel::ALL
                 .iter()
@@ -451,13 +495,34 @@ impl GpuEvaluator {
         self.queue.write_buffer(&b.params.buf, 0, &blocks);
         let mut encoder =
             self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(what) });
+        let n_queries = 2 * steps.len() as u32;
+        if let Some(t) = &self.timestamps {
+            if t.capacity < n_queries {
+                let period = t.period;
+                self.timestamps = Some(Timestamps::new(&self.device, n_queries.next_power_of_two(), period));
+            }
+        }
+        let timestamps = self.timestamps.as_ref();
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(what),
-                timestamp_writes: None,
-            });
+            // One compute pass per step where timestamps are taken (they mark pass boundaries),
+            // otherwise one pass for everything.
+            let begin = |encoder: &mut wgpu::CommandEncoder, i: u32| {
+                let timestamp_writes = timestamps.map(|t| wgpu::ComputePassTimestampWrites {
+                    query_set: &t.set,
+                    beginning_of_pass_write_index: Some(2 * i),
+                    end_of_pass_write_index: Some(2 * i + 1),
+                });
+                encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(what), timestamp_writes })
+                    .forget_lifetime()
+            };
+            let mut pass = begin(&mut encoder, 0);
             let mut slot = 0u32;
-            for step in steps {
+            for (i, step) in steps.iter().enumerate() {
+                if timestamps.is_some() && i > 0 {
+                    drop(pass);
+                    pass = begin(&mut encoder, i as u32);
+                }
                 let pipeline = match &step.variant {
                     Some(v) => self
                         .onchip_pipelines
@@ -485,6 +550,13 @@ impl GpuEvaluator {
             }
             total += bytes;
         }
+        let results_bytes = total;
+        if let Some(t) = timestamps {
+            encoder.resolve_query_set(&t.set, 0..n_queries, &t.resolve, 0);
+            total = total.next_multiple_of(8);
+            encoder.copy_buffer_to_buffer(&t.resolve, 0, &b.staging.buf, total, n_queries as u64 * 8);
+            total += n_queries as u64 * 8;
+        }
         let submitted = Instant::now();
         self.queue.submit([encoder.finish()]);
         scopes.finish(what)?;
@@ -495,10 +567,21 @@ impl GpuEvaluator {
             .map_err(|e| gpu_err(&format!("{what}: waiting for the GPU"), e))?;
         let finished = Instant::now();
         self.split.compute += (finished - submitted).as_secs_f64();
-        let out = self.read_staging(total, what);
+        let mut out = self.read_staging(total, what)?;
         self.split.readback += finished.elapsed().as_secs_f64();
         self.errors.check()?;
-        out
+        if let Some(t) = &self.timestamps {
+            let at = results_bytes.next_multiple_of(8) as usize;
+            let ticks: &[u64] = bytemuck::try_cast_slice(&out[at..])
+                .map_err(|e| gpu_err(&format!("{what}: malformed timestamps"), e))?;
+            for (step, pair) in steps.iter().zip(ticks.chunks_exact(2)) {
+                let name = if step.variant.is_some() { "evaluate_onchip" } else { step.kernel.name() };
+                let ns = pair[1].saturating_sub(pair[0]) as f64 * t.period;
+                *self.kernel_seconds.entry(name).or_default() += ns * 1e-9;
+            }
+            out.truncate(results_bytes as usize);
+        }
+        Ok(out)
     }
 
     fn read_staging(&self, bytes: u64, what: &str) -> Result<Vec<u8>> {
@@ -862,9 +945,14 @@ impl Evaluator for GpuEvaluator {
         Some(self.split)
     }
 
+    fn kernel_seconds(&self) -> Vec<(String, f64)> {
+        self.kernel_seconds.iter().map(|(k, &v)| (k.to_string(), v)).collect()
+    }
+
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
         let started = Instant::now();
         self.split = TimeSplit::default();
+        self.kernel_seconds.clear();
         self.kernel_use = KernelUse::default();
         let result = self.evaluate_timed(programs, weights, indices);
         // Everything that was neither waiting for the GPU nor reading back: packing and uploading.
@@ -880,6 +968,7 @@ impl Evaluator for GpuEvaluator {
         indices: &[u32],
         with_outputs: bool,
     ) -> Result<Predictions> {
+        self.kernel_seconds.clear();
         self.errors.check()?;
         self.check_shape(program.n_inputs, program.n_outputs)?;
         self.check_indices(indices)?;
