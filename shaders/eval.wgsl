@@ -1,12 +1,14 @@
 // WANN evaluation: many compiled programs x several shared weight values x a batch of examples.
 //
-// Design (src/eval/gpu.rs drives it; results must match src/eval/cpu.rs):
+// Design (src/eval/gpu/ drives it; results must match src/eval/cpu.rs):
 // - The dataset sits on the GPU once, example-major f32 (`data`, the preprocessed inputs are not
 //   8-bit) with labels packed four per u32. Per pass, `gather` copies the batch's examples into
 //   `batch`, pixel-major: row 0 is the bias (all 1.0), row s is input slot s, one column per batch
 //   position (rows padded to a multiple of 64). Threads of a workgroup are 64 consecutive batch
 //   positions, so every source read of the main kernel is one coalesced 256-byte row segment and the
 //   bias needs no branch.
+// - `evaluate_onchip` (at the end of this file) is the main kernel; `evaluate` is the fallback for
+//   programs too large for its workgroup memory.
 // - `evaluate`: one workgroup = one program x one tile of 64 examples, one thread per example. Every
 //   thread runs the same op and edge sequence (loop bounds, activation switch, edge slots all come
 //   from the program and are uniform across the workgroup): no divergence, and op/edge reads are
@@ -381,8 +383,19 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             for (var k = 0u; k < h.y; k++) {
                 let op = ops[h.x + k];
                 let start = h.z + op.y;
+                // Sources four at a time: the four loads are independent and issued together,
+                // then added in edge order (the CPU's order), so the latency of one load hides
+                // behind the next three.
                 var c = 0.0f;
-                for (var e = 0u; e < op.z; e++) {
+                var e = 0u;
+                for (; e + 4u <= op.z; e += 4u) {
+                    let x0 = batch[edges[start + e] * params.stride + pos];
+                    let x1 = batch[edges[start + e + 1u] * params.stride + pos];
+                    let x2 = batch[edges[start + e + 2u] * params.stride + pos];
+                    let x3 = batch[edges[start + e + 3u] * params.stride + pos];
+                    c = (((c + x0) + x1) + x2) + x3;
+                }
+                for (; e < op.z; e++) {
                     c += batch[edges[start + e] * params.stride + pos];
                 }
                 var acc: array<f32, MAX_WPT>;
@@ -390,7 +403,21 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
                     acc[j] = c;
                 }
                 let hidden = start + op.z;
-                for (var e = 0u; e < op.w; e++) {
+                e = 0u;
+                for (; e + 4u <= op.w; e += 4u) {
+                    let s0 = edges[hidden + e];
+                    let s1 = edges[hidden + e + 1u];
+                    let s2 = edges[hidden + e + 2u];
+                    let s3 = edges[hidden + e + 3u];
+                    for (var j = 0u; j < WPT; j++) {
+                        let v0 = node_values[nv(s0, j, lid)];
+                        let v1 = node_values[nv(s1, j, lid)];
+                        let v2 = node_values[nv(s2, j, lid)];
+                        let v3 = node_values[nv(s3, j, lid)];
+                        acc[j] = (((acc[j] + v0) + v1) + v2) + v3;
+                    }
+                }
+                for (; e < op.w; e++) {
                     let s = edges[hidden + e];
                     for (var j = 0u; j < WPT; j++) {
                         acc[j] += node_values[nv(s, j, lid)];

@@ -432,40 +432,32 @@ fn cli_eval_gpu_matches_cpu_on_the_test_set() {
     }
 }
 
-/// Throughput, GPU against CPU in the same run: 96 random genomes of about 1000 enabled connections,
-/// 6 weight values, 1000 images. Run with
+/// Throughput in one run: the on-chip kernel, the scratch kernel alone (the evaluator before the
+/// on-chip kernel), and the CPU, on `wann bench`'s grown start-, mid- and champion-sized networks
+/// (population 32, 6 weights, 500 images; `WANN_THROUGHPUT_POPULATION` to change). On lavapipe, which
+/// is no GPU, only a sanity check. Run with
 /// `cargo test --release --test gpu -- --ignored --nocapture throughput`.
 #[test]
 #[ignore]
 fn throughput() {
+    use wann::bench::{self, BenchConfig, Size};
     let data = common::mnist_test();
-    let Some(mut gpu) = gpu(&data, checked()) else { return };
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
-    let programs: Vec<_> = (0..96)
-        .map(|_| compile(&common::random_genome(&mut rng, 256, 10, 50, 1230, false)).unwrap())
-        .collect();
-    let packed = Programs::pack(&programs);
-    let indices = minibatch::draw(3, 0, data.len(), 1000);
-    let edge_evals = packed.total_enabled_connections() as f64 * 6.0 * indices.len() as f64;
-    eprintln!(
-        "96 genomes, {:.0} enabled connections each on average, 6 weights, 1000 images: {:.3e} edge-evaluations",
-        packed.total_enabled_connections() as f64 / 96.0,
-        edge_evals
-    );
-    gpu.evaluate(&packed, &TRAINING_WEIGHTS, &indices[..64]).unwrap(); // warm-up
+    let Some(mut onchip) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..GpuOptions::default() }) else { return };
     let mut cpu = CpuEvaluator::new(data.clone());
-    for (name, ev) in [("gpu", &mut gpu as &mut dyn Evaluator), ("cpu", &mut cpu as &mut dyn Evaluator)] {
-        let reps = 3;
-        let t = Instant::now();
-        for _ in 0..reps {
-            ev.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let population = std::env::var("WANN_THROUGHPUT_POPULATION").map_or(32, |v| v.parse().unwrap());
+    let cfg = BenchConfig { population, minibatch: 500, test_images: 0, distinct: 4, ..Default::default() };
+    let workloads = bench::workloads(&cfg, &Size::standard(), &data).unwrap();
+    for w in workloads.iter().filter(|w| w.images.len() == 500) {
+        let evaluators: [(&str, &mut dyn Evaluator); 3] =
+            [("gpu on-chip", &mut onchip), ("gpu scratch only", &mut scratch), ("cpu", &mut cpu)];
+        for (name, ev) in evaluators {
+            let m = bench::measure(ev, name, w, &cfg.weights, 1, 2).unwrap();
+            eprintln!(
+                "{:<28} {name:<17} {:>8.3} s  {:.3e} edge-evals/s  kernels {:?}",
+                w.name, m.seconds.median, m.edge_evaluations_per_second, m.kernel_seconds
+            );
         }
-        let s = t.elapsed().as_secs_f64() / reps as f64;
-        eprintln!(
-            "{name} ({}): {s:.3} s per generation, {:.3e} edge-evaluations/s",
-            ev.describe(),
-            edge_evals / s
-        );
     }
 }
 

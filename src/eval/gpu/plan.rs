@@ -276,15 +276,14 @@ fn slot_bin(n_slots: u32) -> u32 {
 
 /// The on-chip variant for a program needing `n_slots` value slots at `n_weights` weight values
 /// within `workgroup_budget` bytes of workgroup memory (`maxComputeWorkgroupStorageSize`), or `None`
-/// when none fits (the fallback kernel runs it). Most weights per lane first (op and edge decoding
-/// shared by more weights), then 64 lanes before 32.
+/// when none fits (the fallback kernel runs it). Most weights per lane first (the ops, edges and
+/// pixel sums are decoded and loaded once for all of them), then 64 lanes before 32.
 pub fn onchip_variant(n_slots: u32, n_weights: usize, workgroup_budget: u64) -> Option<Variant> {
     let most = (n_weights.max(1) as u32).min(MAX_WEIGHTS_PER_LANE);
-    let mut shapes: Vec<(u32, u32)> =
-        [most, 3, 2, 1].iter().filter(|&&w| w <= most).map(|&w| (64, w)).collect();
-    shapes.dedup();
-    shapes.push((32, 1));
-    shapes.into_iter().find_map(|(lanes, wpt)| {
+    let mut wpts: Vec<u32> = [most, 3, 2, 1].into_iter().filter(|&w| w <= most).collect();
+    wpts.dedup();
+    let mut shapes = wpts.into_iter().flat_map(|w| [(64, w), (32, w)]);
+    shapes.find_map(|(lanes, wpt)| {
         let max = Variant::max_slots(lanes, wpt, workgroup_budget);
         (n_slots.max(1) as u64 <= max).then(|| Variant {
             lanes,
@@ -369,6 +368,8 @@ mod tests {
         assert_eq!(onchip_variant(20, 6, 49_152).map(|v| (v.lanes, v.wpt)), Some((64, 6)));
         assert_eq!(onchip_variant(239, 6, 49_152).map(|v| (v.lanes, v.wpt)), Some((32, 1)));
         assert_eq!(onchip_variant(239, 6, 32_768).map(|v| (v.lanes, v.wpt)), Some((32, 1)));
+        // Mid-sized ones (about 100) take two weights per lane at 32 lanes rather than one at 64.
+        assert_eq!(onchip_variant(100, 6, 32_768).map(|v| (v.lanes, v.wpt)), Some((32, 2)));
         assert_eq!(onchip_variant(300, 6, 32_768), None);
     }
 
