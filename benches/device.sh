@@ -60,6 +60,12 @@ CPU_BENCH=("${BENCH[@]}")
 "$WANN" bench --backend cpu --sizes "$SIZES" "${CPU_BENCH[@]}" --json \
   >"$OUT/bench-cpu.json" 2>>"$OUT/log.txt" || log "CPU bench failed"
 
+if [ "$QUICK" = 0 ]; then
+  # The on-chip kernel against the scratch kernel alone and the other edge-loop form, same run.
+  log "kernel comparison (throughput test, population 960)"
+  WANN_THROUGHPUT_POPULATION=960 cargo test --release --test gpu -- --ignored --nocapture throughput \
+    >"$OUT/kernel-comparison.txt" 2>&1 || log "kernel comparison failed"
+fi
 log "GPU tests"
 if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked); else TESTS=(); fi
 WANN_REQUIRE_GPU=1 cargo test --release --test gpu -- "${TESTS[@]}" >"$OUT/gpu-tests.txt" 2>&1

@@ -53,6 +53,8 @@ def main():
     gen = load(os.path.join(out, "bench-gpu-generation.json"))
     cpu = load(os.path.join(out, "bench-cpu.json"))
     tests = read(os.path.join(out, "gpu-tests.txt"))
+    comparison = read(os.path.join(out, "kernel-comparison.txt"))
+    comparison_rows = [l for l in comparison.splitlines() if " x6w x" in l and "edge-evals/s" in l]
     rc = read(os.path.join(out, "gpu-tests.rc")).strip()
     m = re.search(r"--backend gpu uses: (.*)", info)
     adapter = m.group(1) if m else "unknown"
@@ -93,6 +95,7 @@ def main():
         "workloads": rows,
         "generation_workload_offered": gen is not None,
         "gpu_tests": {"exit_code": rc, "results": passed},
+        "kernel_comparison": comparison_rows,
         "raw": {"bench_gpu": gpu, "bench_gpu_generation": gen, "bench_cpu": cpu},
     }
     with open(os.path.join(out, "device.json"), "w") as f:
@@ -114,6 +117,10 @@ def main():
         print(line)
         if r["kernel_seconds"]:
             print("    kernels: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in sorted(r["kernel_seconds"].items())))
+    if comparison_rows:
+        print("kernel comparison (on-chip, other edge loop, scratch kernel alone, CPU):")
+        for l in comparison_rows:
+            print("    " + l[:100])
     if gen is None:
         print("generation workload: not offered by this wann bench")
     print(f"GPU tests: exit code {rc}; " + "; ".join(f"{a}: {b} passed, {c} failed" for a, b, c in passed))

@@ -339,6 +339,7 @@ fn predict(
 override LANES: u32 = 64u;
 override WPT: u32 = 1u;
 override SLOTS: u32 = 16u;
+override UNROLL: bool = true;
 const MAX_WPT: u32 = 6u;
 var<workgroup> node_values: array<f32, SLOTS * WPT * LANES>;
 var<workgroup> lane_ce: array<f32, LANES>;
@@ -383,12 +384,12 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             for (var k = 0u; k < h.y; k++) {
                 let op = ops[h.x + k];
                 let start = h.z + op.y;
-                // Sources four at a time: the four loads are independent and issued together,
-                // then added in edge order (the CPU's order), so the latency of one load hides
-                // behind the next three.
+                // With UNROLL, sources four at a time: the four loads are independent and issued
+                // together, then added in edge order (the CPU's order), so the latency of one load
+                // hides behind the next three.
                 var c = 0.0f;
                 var e = 0u;
-                for (; e + 4u <= op.z; e += 4u) {
+                for (; UNROLL && e + 4u <= op.z; e += 4u) {
                     let x0 = batch[edges[start + e] * params.stride + pos];
                     let x1 = batch[edges[start + e + 1u] * params.stride + pos];
                     let x2 = batch[edges[start + e + 2u] * params.stride + pos];
@@ -404,7 +405,7 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
                 }
                 let hidden = start + op.z;
                 e = 0u;
-                for (; e + 4u <= op.w; e += 4u) {
+                for (; UNROLL && e + 4u <= op.w; e += 4u) {
                     let s0 = edges[hidden + e];
                     let s1 = edges[hidden + e + 1u];
                     let s2 = edges[hidden + e + 2u];

@@ -434,7 +434,8 @@ fn cli_eval_gpu_matches_cpu_on_the_test_set() {
 
 /// Throughput in one run: the on-chip kernel, the scratch kernel alone (the evaluator before the
 /// on-chip kernel), and the CPU, on `wann bench`'s grown start-, mid- and champion-sized networks
-/// (population 32, 6 weights, 500 images; `WANN_THROUGHPUT_POPULATION` to change). On lavapipe, which
+/// (population 32, 6 weights, 500 images; `WANN_THROUGHPUT_POPULATION` and `WANN_THROUGHPUT_SIZES`,
+/// e.g. `champion`, to change). On lavapipe, which
 /// is no GPU, only a sanity check. Run with
 /// `cargo test --release --test gpu -- --ignored --nocapture throughput`.
 #[test]
@@ -444,13 +445,26 @@ fn throughput() {
     let data = common::mnist_test();
     let Some(mut onchip) = gpu(&data, GpuOptions::default()) else { return };
     let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..GpuOptions::default() }) else { return };
+    // The other edge-loop form from the default's (unrolled on hardware, rolled on llvmpipe).
+    let unrolled = onchip.summary().contains("llvmpipe");
+    let other = GpuOptions { unroll_edges: Some(unrolled), ..GpuOptions::default() };
+    let Some(mut other_loop) = gpu(&data, other) else { return };
+    let other_name = if unrolled { "gpu on-chip unroll" } else { "gpu on-chip rolled" };
     let mut cpu = CpuEvaluator::new(data.clone());
     let population = std::env::var("WANN_THROUGHPUT_POPULATION").map_or(32, |v| v.parse().unwrap());
     let cfg = BenchConfig { population, minibatch: 500, test_images: 0, distinct: 4, ..Default::default() };
-    let workloads = bench::workloads(&cfg, &Size::standard(), &data).unwrap();
+    let sizes: Vec<Size> = match std::env::var("WANN_THROUGHPUT_SIZES") {
+        Ok(names) => Size::standard().into_iter().filter(|s| names.split(',').any(|n| n == s.name)).collect(),
+        Err(_) => Size::standard(),
+    };
+    let workloads = bench::workloads(&cfg, &sizes, &data).unwrap();
     for w in workloads.iter().filter(|w| w.images.len() == 500) {
-        let evaluators: [(&str, &mut dyn Evaluator); 3] =
-            [("gpu on-chip", &mut onchip), ("gpu scratch only", &mut scratch), ("cpu", &mut cpu)];
+        let evaluators: [(&str, &mut dyn Evaluator); 4] = [
+            ("gpu on-chip", &mut onchip),
+            (other_name, &mut other_loop),
+            ("gpu scratch only", &mut scratch),
+            ("cpu", &mut cpu),
+        ];
         for (name, ev) in evaluators {
             let m = bench::measure(ev, name, w, &cfg.weights, 1, 2).unwrap();
             eprintln!(
@@ -492,6 +506,7 @@ fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
     let indices = minibatch::draw(4, 0, data.len(), 100);
     let cpu = CpuEvaluator::new(data.clone()).evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
     let r = onchip.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let mut r_default = r.clone();
     assert_eq!(onchip.kernel_use(), KernelUse { onchip: programs.len(), scratch: 0, cpu: 0 });
     assert_close(&r, &cpu, "on-chip");
     // 16 KB of workgroup memory: fewer weights per lane, 32 lanes, and the scratch kernel for
@@ -508,6 +523,17 @@ fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
     let weights = [-1.5f32, -0.25, 0.75, 1.25, 2.0];
     let want = CpuEvaluator::new(data.clone()).evaluate(&packed, &weights, &indices).unwrap();
     assert_close(&onchip.evaluate(&packed, &weights, &indices).unwrap(), &want, "5 weights");
+    // Both forms of the edge loop give the same results (same additions in the same order).
+    for unroll in [false, true] {
+        let Some(mut g) = gpu(&data, GpuOptions { unroll_edges: Some(unroll), ..checked() }) else { return };
+        let again = g.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+        assert_close(&again, &cpu, "unroll");
+        if unroll {
+            assert_eq!(again, r_default, "unrolled and rolled edge loops must agree exactly");
+        } else {
+            r_default = again;
+        }
+    }
     // The scratch kernel alone agrees too.
     let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..checked() }) else { return };
     let r = scratch.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();

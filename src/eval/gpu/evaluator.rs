@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::eval::cpu::CpuEvaluator;
 use crate::eval::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
 use crate::program::{Op, Program, ProgramHeader, Programs};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
@@ -53,6 +54,9 @@ pub struct GpuOptions {
     /// Keep wgpu's runtime bounds checks in the on-chip kernel. Without them (the default in
     /// release builds) the kernel trusts the programs, which are validated on the CPU first.
     pub runtime_checks: bool,
+    /// Read op sources four at a time in the on-chip kernel (loads first, then the additions in
+    /// edge order; same results). `None`: on, except on llvmpipe, where it measured slower.
+    pub unroll_edges: Option<bool>,
 }
 
 impl Default for GpuOptions {
@@ -66,6 +70,7 @@ impl Default for GpuOptions {
             onchip: true,
             max_workgroup_storage: None,
             runtime_checks: cfg!(debug_assertions),
+            unroll_edges: None,
         }
     }
 }
@@ -245,7 +250,10 @@ impl GpuEvaluator {
 
         let scopes = Scopes::push(&device);
         let data_bytes = (data.inputs.len() * 4) as u64;
-        let binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            .min(plan::MAX_BINDING_ELEMENTS * 4);
         if data_bytes > binding {
             return Err(Error::Gpu(format!(
                 "the dataset {} needs {} MB on the GPU, more than {} allows in one buffer ({} MB); use --backend cpu",
@@ -567,9 +575,11 @@ impl GpuEvaluator {
             .map_err(|e| gpu_err(&format!("{what}: waiting for the GPU"), e))?;
         let finished = Instant::now();
         self.split.compute += (finished - submitted).as_secs_f64();
-        let mut out = self.read_staging(total, what)?;
+        let out = self.read_staging(total, what);
         self.split.readback += finished.elapsed().as_secs_f64();
+        // A lost device shows as a failed read-back too: its own message says more.
         self.errors.check()?;
+        let mut out = out?;
         if let Some(t) = &self.timestamps {
             let at = results_bytes.next_multiple_of(8) as usize;
             let ticks: &[u64] = bytemuck::try_cast_slice(&out[at..])
@@ -679,7 +689,13 @@ impl GpuEvaluator {
             bind_group_layouts: &[Some(&self.layouts[&Kernel::Evaluate])],
             immediate_size: 0,
         });
-        let constants = [("LANES", v.lanes as f64), ("WPT", v.wpt as f64), ("SLOTS", v.slots as f64)];
+        let unroll = self.opts.unroll_edges.unwrap_or(!is_llvmpipe(&self.info));
+        let constants = [
+            ("LANES", v.lanes as f64),
+            ("WPT", v.wpt as f64),
+            ("SLOTS", v.slots as f64),
+            ("UNROLL", unroll as u8 as f64),
+        ];
         let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("evaluate_onchip"),
             layout: Some(&pl),
@@ -701,28 +717,15 @@ impl GpuEvaluator {
         Ok(())
     }
 
-    /// Program `i` re-encoded for the on-chip kernel and the variant that runs it, or `None` when
-    /// no variant fits (then the scratch kernel or the CPU runs it). A malformed program is an error.
-    fn onchip_fit(&self, programs: &Programs, i: usize, n_w: usize) -> Result<Option<(Variant, OnChip)>> {
-        let (ops, edges) = (programs.ops_of(i), programs.edges_of(i));
-        let b = self.plan.max_binding as usize;
-        if !self.opts.onchip
-            || ops.len() as u64 > self.plan.max_ops
-            || ops.len() * 16 > b
-            || edges.len() * 4 > b
-        {
-            return Ok(None);
+    /// What deciding and re-encoding on-chip programs needs (plain data, shared across threads).
+    fn fit_context(&self) -> FitContext {
+        FitContext {
+            enabled: self.opts.onchip,
+            plan: self.plan,
+            workgroup_budget: self.workgroup_budget,
+            dim: self.data.dim as u32,
+            classes: self.data.classes,
         }
-        let p = onchip_program(ops, edges, self.data.dim as u32, programs.n_outputs)?;
-        let Some(v) = plan::onchip_variant(p.n_slots, n_w, self.workgroup_budget) else { return Ok(None) };
-        if let Some(limit) = self.plan.loop_limit {
-            let const_edges: usize = ops.iter().map(|o| o.n_const as usize).sum();
-            let hidden = edges.len() - const_edges;
-            if v.loop_iterations(ops.len(), const_edges, hidden, n_w, self.data.classes) > limit {
-                return Ok(None);
-            }
-        }
-        Ok(Some((v, p)))
     }
 
     /// Dispatches over `tiles` x (programs `first..first + n` of the group): the on-chip variant's
@@ -777,11 +780,13 @@ impl GpuEvaluator {
         }
         // Each program runs on the on-chip kernel where a variant fits it, on the scratch kernel
         // otherwise, and on the CPU when neither can.
-        let mut onchip: Vec<Option<(Variant, OnChip)>> = Vec::with_capacity(programs.len());
+        // Re-encoding is O(edges) per program; a generation's worth runs on all cores.
+        let cx = self.fit_context();
+        let onchip: Vec<Option<(Variant, OnChip)>> =
+            (0..programs.len()).into_par_iter().map(|i| cx.fit(programs, i, n_w)).collect::<Result<_>>()?;
         let (mut on_gpu, mut on_cpu) = (Vec::new(), Vec::new());
         for (i, h) in programs.headers.iter().enumerate() {
-            let fit = self.onchip_fit(programs, i, n_w)?;
-            if fit.is_some() {
+            if onchip[i].is_some() {
                 on_gpu.push(i);
             } else {
                 match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
@@ -789,7 +794,6 @@ impl GpuEvaluator {
                     Some(why) => on_cpu.push((i, why)),
                 }
             }
-            onchip.push(fit);
         }
         let n_onchip = onchip.iter().filter(|x| x.is_some()).count();
         self.kernel_use = KernelUse { onchip: n_onchip, scratch: on_gpu.len() - n_onchip, cpu: on_cpu.len() };
@@ -926,6 +930,39 @@ impl GpuEvaluator {
             }
         }
         Ok(done(stats))
+    }
+}
+
+/// What [`FitContext::fit`] needs from the evaluator.
+#[derive(Clone, Copy)]
+struct FitContext {
+    enabled: bool,
+    plan: PlanLimits,
+    workgroup_budget: u64,
+    dim: u32,
+    classes: usize,
+}
+
+impl FitContext {
+    /// Program `i` re-encoded for the on-chip kernel and the variant that runs it, or `None` when
+    /// no variant fits (then the scratch kernel or the CPU runs it). A malformed program is an error.
+    fn fit(&self, programs: &Programs, i: usize, n_w: usize) -> Result<Option<(Variant, OnChip)>> {
+        let (ops, edges) = (programs.ops_of(i), programs.edges_of(i));
+        let b = self.plan.max_binding as usize;
+        if !self.enabled || ops.len() as u64 > self.plan.max_ops || ops.len() * 16 > b || edges.len() * 4 > b
+        {
+            return Ok(None);
+        }
+        let p = onchip_program(ops, edges, self.dim, programs.n_outputs)?;
+        let Some(v) = plan::onchip_variant(p.n_slots, n_w, self.workgroup_budget) else { return Ok(None) };
+        if let Some(limit) = self.plan.loop_limit {
+            let const_edges: usize = ops.iter().map(|o| o.n_const as usize).sum();
+            let hidden = edges.len() - const_edges;
+            if v.loop_iterations(ops.len(), const_edges, hidden, n_w, self.classes) > limit {
+                return Ok(None);
+            }
+        }
+        Ok(Some((v, p)))
     }
 }
 
