@@ -6,7 +6,11 @@
 //! - [`plan`]: cutting work to the adapter's limits, as pure functions (tested without a GPU).
 //! - `resources`: buffers, and the one table that every bind group layout and bind group is
 //!   built from.
-//! - `evaluator`: [`GpuEvaluator`], which ties them together.
+//! - `pack`: programs re-encoded for the on-chip kernel (value slots by liveness), validated on the
+//!   CPU so that the kernel may run without runtime bounds checks.
+//! - `evaluator`: [`GpuEvaluator`], which ties them together: each program runs on the on-chip kernel
+//!   (node values in workgroup memory) where a variant fits it, on the scratch kernel otherwise, and
+//!   on the CPU evaluator when the GPU cannot run it at all.
 
 pub mod adapter;
 mod errors;
