@@ -1,12 +1,14 @@
 // WANN evaluation: many compiled programs x several shared weight values x a batch of examples.
 //
-// Design (src/eval/gpu.rs drives it; results must match src/eval/cpu.rs):
+// Design (src/eval/gpu/ drives it; results must match src/eval/cpu.rs):
 // - The dataset sits on the GPU once, example-major f32 (`data`, the preprocessed inputs are not
 //   8-bit) with labels packed four per u32. Per pass, `gather` copies the batch's examples into
 //   `batch`, pixel-major: row 0 is the bias (all 1.0), row s is input slot s, one column per batch
 //   position (rows padded to a multiple of 64). Threads of a workgroup are 64 consecutive batch
 //   positions, so every source read of the main kernel is one coalesced 256-byte row segment and the
 //   bias needs no branch.
+// - `evaluate_onchip` (at the end of this file) is the main kernel; `evaluate` is the fallback for
+//   programs too large for its workgroup memory.
 // - `evaluate`: one workgroup = one program x one tile of 64 examples, one thread per example. Every
 //   thread runs the same op and edge sequence (loop bounds, activation switch, edge slots all come
 //   from the program and are uniform across the workgroup): no divergence, and op/edge reads are
@@ -314,6 +316,146 @@ fn predict(
                 for (var o = 0u; o < params.n_outputs; o++) {
                     outputs[e * params.n_outputs + o] = scratch[s.y + (first_out + o) * TILE];
                 }
+            }
+        }
+    }
+}
+
+// ---- the on-chip kernel ----
+//
+// `evaluate_onchip` keeps node values in workgroup memory instead of the storage-buffer scratch:
+// one workgroup = one program x one tile of 64 examples, one lane per example (LANES lanes take a
+// tile in 64 / LANES rounds), WPT weight values per lane. The host compiles a few variants
+// (pipeline-overridable LANES, WPT, SLOTS) and bins programs by the value slots they need; a
+// program's values are reassigned to slots by liveness (src/program/liveness.rs), so a slot is
+// reused once its last reader has run and only the most values live at once need room. Programs
+// come re-encoded for this kernel: op.x = activation | (value slot << 8), op sources are value slots,
+// outputs are slots 0 .. n_outputs. Each lane only ever touches its own values, so no barrier is
+// needed until the cross-entropy reduction. Per op, the bias + pixel sum is computed once for the
+// WPT weights, then each op source's slot is read once and added for all WPT weights, in the
+// CPU's order (pixel sum first, then op sources in edge order). The host validates every index of
+// a program on the CPU before upload (this kernel may run without runtime bounds checks).
+
+override LANES: u32 = 64u;
+override WPT: u32 = 1u;
+override SLOTS: u32 = 16u;
+override UNROLL: bool = true;
+const MAX_WPT: u32 = 6u;
+var<workgroup> node_values: array<f32, SLOTS * WPT * LANES>;
+var<workgroup> lane_ce: array<f32, LANES>;
+var<workgroup> lane_ok: array<u32, LANES>;
+
+// Index of the value in slot `s` at weight `j` of lane `l` (lanes adjacent: no bank conflicts).
+fn nv(s: u32, j: u32, l: u32) -> u32 {
+    return (s * WPT + j) * LANES + l;
+}
+
+// Cross-entropy of `label` and whether the argmax (first maximum) is `label`, for weight `j`.
+fn score_onchip(j: u32, l: u32, label: u32) -> vec2<f32> {
+    var mx = node_values[nv(0u, j, l)];
+    var arg = 0u;
+    for (var o = 1u; o < params.n_outputs; o++) {
+        let v = node_values[nv(o, j, l)];
+        arg = select(arg, o, v > mx);
+        mx = select(mx, v, v > mx);
+    }
+    var sum = 0.0f;
+    for (var o = 0u; o < params.n_outputs; o++) {
+        sum += fexp(node_values[nv(o, j, l)] - mx);
+    }
+    let ce = mx + log(sum) - node_values[nv(label, j, l)];
+    return vec2<f32>(ce, select(0.0f, 1.0f, arg == label));
+}
+
+@compute @workgroup_size(LANES)
+fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let tile = params.base_x + wg.x;
+    let program = params.base_y + wg.y;
+    let h = headers[program];
+    for (var w0 = 0u; w0 < params.n_weights; w0 += WPT) {
+        var wt: array<f32, MAX_WPT>;
+        var ce: array<f32, MAX_WPT>;
+        var ok: array<u32, MAX_WPT>;
+        for (var j = 0u; j < WPT; j++) {
+            wt[j] = weights[min(w0 + j, params.n_weights - 1u)];
+        }
+        for (var round = 0u; round < TILE / LANES; round++) {
+            let pos = tile * TILE + round * LANES + lid;
+            for (var k = 0u; k < h.y; k++) {
+                let op = ops[h.x + k];
+                let start = h.z + op.y;
+                // With UNROLL, sources four at a time: the four loads are independent and issued
+                // together, then added in edge order (the CPU's order), so the latency of one load
+                // hides behind the next three.
+                var c = 0.0f;
+                var e = 0u;
+                for (; UNROLL && e + 4u <= op.z; e += 4u) {
+                    let x0 = batch[edges[start + e] * params.stride + pos];
+                    let x1 = batch[edges[start + e + 1u] * params.stride + pos];
+                    let x2 = batch[edges[start + e + 2u] * params.stride + pos];
+                    let x3 = batch[edges[start + e + 3u] * params.stride + pos];
+                    c = (((c + x0) + x1) + x2) + x3;
+                }
+                for (; e < op.z; e++) {
+                    c += batch[edges[start + e] * params.stride + pos];
+                }
+                var acc: array<f32, MAX_WPT>;
+                for (var j = 0u; j < WPT; j++) {
+                    acc[j] = c;
+                }
+                let hidden = start + op.z;
+                e = 0u;
+                for (; UNROLL && e + 4u <= op.w; e += 4u) {
+                    let s0 = edges[hidden + e];
+                    let s1 = edges[hidden + e + 1u];
+                    let s2 = edges[hidden + e + 2u];
+                    let s3 = edges[hidden + e + 3u];
+                    for (var j = 0u; j < WPT; j++) {
+                        let v0 = node_values[nv(s0, j, lid)];
+                        let v1 = node_values[nv(s1, j, lid)];
+                        let v2 = node_values[nv(s2, j, lid)];
+                        let v3 = node_values[nv(s3, j, lid)];
+                        acc[j] = (((acc[j] + v0) + v1) + v2) + v3;
+                    }
+                }
+                for (; e < op.w; e++) {
+                    let s = edges[hidden + e];
+                    for (var j = 0u; j < WPT; j++) {
+                        acc[j] += node_values[nv(s, j, lid)];
+                    }
+                }
+                let act = op.x & 0xffu;
+                let dst = op.x >> 8u;
+                for (var j = 0u; j < WPT; j++) {
+                    node_values[nv(dst, j, lid)] = activate(act, clamp_preact(wt[j] * acc[j]));
+                }
+            }
+            if pos < params.n_batch {
+                let label = batch_labels[pos];
+                for (var j = 0u; j < WPT; j++) {
+                    let s = score_onchip(j, lid, label);
+                    ce[j] += s.x;
+                    ok[j] += u32(s.y);
+                }
+            }
+        }
+        for (var j = 0u; j < WPT; j++) {
+            if w0 + j < params.n_weights {
+                lane_ce[lid] = ce[j];
+                lane_ok[lid] = ok[j];
+                workgroupBarrier();
+                for (var half = LANES / 2u; half > 0u; half >>= 1u) {
+                    if lid < half {
+                        lane_ce[lid] += lane_ce[lid + half];
+                        lane_ok[lid] += lane_ok[lid + half];
+                    }
+                    workgroupBarrier();
+                }
+                if lid == 0u {
+                    partials_out[(program * params.n_tiles + tile) * params.n_weights + w0 + j] =
+                        Partial(lane_ce[0], lane_ok[0]);
+                }
+                workgroupBarrier();
             }
         }
     }

@@ -188,6 +188,9 @@ pub struct Measurement {
     pub edge_evaluations_per_second: f64,
     /// Median upload/compute/readback split, where the evaluator reports one.
     pub split: Option<TimeSplit>,
+    /// Median seconds per GPU kernel, where the evaluator measures them (GPU timestamps).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub kernel_seconds: std::collections::BTreeMap<String, f64>,
 }
 
 /// Runs one workload on one evaluator: `warmup` untimed runs, then `repetitions` timed ones.
@@ -204,12 +207,17 @@ pub fn measure(
     }
     let mut times = Vec::with_capacity(repetitions);
     let mut splits = Vec::new();
+    let mut kernels: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for _ in 0..repetitions.max(1) {
         let t = Instant::now();
         evaluator.evaluate(&w.programs, weights, &w.images)?;
         times.push(t.elapsed().as_secs_f64());
         splits.extend(evaluator.last_split());
+        for (k, v) in evaluator.kernel_seconds() {
+            kernels.entry(k).or_default().push(v);
+        }
     }
+    let kernel_seconds = kernels.into_iter().map(|(k, v)| (k, Spread::of(&v).median)).collect();
     let seconds = Spread::of(&times);
     let genome_evals = (w.programs.len() * weights.len()) as f64;
     let split = (!splits.is_empty()).then(|| TimeSplit {
@@ -227,6 +235,7 @@ pub fn measure(
         image_evaluations_per_second: genome_evals * w.images.len() as f64 / seconds.median,
         edge_evaluations_per_second: w.edge_evaluations(weights.len()) as f64 / seconds.median,
         split,
+        kernel_seconds,
     })
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use wann::data::{minibatch, Dataset};
 use wann::eval::backend::{self, Backend};
-use wann::eval::gpu::{GpuEvaluator, GpuOptions};
+use wann::eval::gpu::{GpuEvaluator, GpuOptions, KernelUse};
 use wann::eval::{cpu::CpuEvaluator, reference, Evaluation, Evaluator, TRAINING_WEIGHTS};
 use wann::genome::Genome;
 use wann::program::{compile, Programs};
@@ -28,6 +28,12 @@ fn gpu(data: &Arc<Dataset>, opts: GpuOptions) -> Option<GpuEvaluator> {
             None
         }
     }
+}
+
+/// The default options with wgpu's runtime bounds checks kept in every kernel (release builds
+/// otherwise run the on-chip kernel trusted; `trusted_and_checked_modules_agree` covers that one).
+fn checked() -> GpuOptions {
+    GpuOptions { runtime_checks: true, ..GpuOptions::default() }
 }
 
 /// Genomes of every shape: wide fan-in, deep chains, nodes without inputs, every activation.
@@ -115,7 +121,7 @@ fn check(genomes: &[Genome], data: &Arc<Dataset>, indices: &[u32], gpu_eval: &Ev
 #[test]
 fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
     let data = mnist_test!();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     eprintln!("{}", gpu.summary());
     let genomes = random_genomes(21, 200);
     let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
@@ -135,7 +141,7 @@ fn gpu_matches_cpu_and_reference_on_random_genomes_and_a_real_minibatch() {
 #[test]
 fn predictions_match_cpu_on_test_images() {
     let data = mnist_test!();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
     let g = common::random_genome(&mut rng, 256, 10, 30, 600, false);
     let p = compile(&g).unwrap();
@@ -174,14 +180,14 @@ fn predictions_match_cpu_on_test_images() {
 #[test]
 fn large_grids_are_split_not_truncated() {
     let data = mnist_test!();
-    let Some(mut whole) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut whole) = gpu(&data, checked()) else { return };
     // Two workgroups per dimension, 128 examples per pass, 140 kB per binding: many dispatches,
     // three passes and two program groups.
     let opts = GpuOptions {
         max_workgroups_per_dimension: Some(2),
         max_examples_per_pass: Some(128),
         max_binding_bytes: Some(140_000),
-        ..GpuOptions::default()
+        ..checked()
     };
     let Some(mut split) = gpu(&data, opts) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
@@ -211,7 +217,7 @@ fn large_grids_are_split_not_truncated() {
 #[test]
 fn programs_over_the_size_cap_are_evaluated_on_the_cpu() {
     let data = mnist_test!();
-    let opts = GpuOptions { max_ops: 48, ..GpuOptions::default() };
+    let opts = GpuOptions { max_ops: 48, ..checked() };
     let Some(mut gpu) = gpu(&data, opts) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
     // 60-node chains (70 ops) mixed with small networks (at most 30 ops).
@@ -262,7 +268,7 @@ fn wide_genome(rng: &mut impl rand::Rng, hidden: u32) -> Genome {
 #[test]
 fn big_programs_run_on_the_gpu() {
     let data = mnist_test!();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
     // About 400 and 3000 live ops: large scratch blocks, fewer workgroups per dispatch. (On lavapipe
     // the larger one exceeds llvmpipe's loop-iteration limit and is evaluated on the CPU.)
@@ -304,7 +310,7 @@ fn big_programs_run_on_the_gpu() {
 #[test]
 fn bad_requests_are_clear_errors() {
     let data = mnist_test!();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
     let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
     let err = gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 10_000]).unwrap_err();
@@ -324,7 +330,7 @@ fn bad_requests_are_clear_errors() {
 #[test]
 fn a_lost_device_is_an_error_not_a_panic() {
     let data = mnist_test!();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut gpu) = gpu(&data, checked()) else { return };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
     let p = compile(&common::random_genome(&mut rng, 256, 10, 5, 50, false)).unwrap();
     gpu.evaluate(&Programs::pack([&p]), &[1.0], &[0, 1]).unwrap();
@@ -390,7 +396,7 @@ fn template_genome(data: &Dataset) -> Genome {
 #[test]
 fn cli_eval_gpu_matches_cpu_on_the_test_set() {
     let data = mnist_test!();
-    if gpu(&data, GpuOptions::default()).is_none() {
+    if gpu(&data, checked()).is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -427,39 +433,134 @@ fn cli_eval_gpu_matches_cpu_on_the_test_set() {
     }
 }
 
-/// Throughput, GPU against CPU in the same run: 96 random genomes of about 1000 enabled connections,
-/// 6 weight values, 1000 images. Run with
+/// Throughput in one run: the on-chip kernel, the scratch kernel alone (the evaluator before the
+/// on-chip kernel), and the CPU, on `wann bench`'s grown start-, mid- and champion-sized networks
+/// (population 32, 6 weights, 500 images; `WANN_THROUGHPUT_POPULATION` and `WANN_THROUGHPUT_SIZES`,
+/// e.g. `champion`, to change). On lavapipe, which
+/// is no GPU, only a sanity check. Run with
 /// `cargo test --release --test gpu -- --ignored --nocapture throughput`.
 #[test]
 #[ignore]
 fn throughput() {
+    use wann::bench::{self, BenchConfig, Size};
     let data = mnist_test!();
-    let Some(mut gpu) = gpu(&data, GpuOptions::default()) else { return };
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
-    let programs: Vec<_> = (0..96)
-        .map(|_| compile(&common::random_genome(&mut rng, 256, 10, 50, 1230, false)).unwrap())
-        .collect();
-    let packed = Programs::pack(&programs);
-    let indices = minibatch::draw(3, 0, data.len(), 1000);
-    let edge_evals = packed.total_enabled_connections() as f64 * 6.0 * indices.len() as f64;
-    eprintln!(
-        "96 genomes, {:.0} enabled connections each on average, 6 weights, 1000 images: {:.3e} edge-evaluations",
-        packed.total_enabled_connections() as f64 / 96.0,
-        edge_evals
-    );
-    gpu.evaluate(&packed, &TRAINING_WEIGHTS, &indices[..64]).unwrap(); // warm-up
+    let Some(mut onchip) = gpu(&data, GpuOptions::default()) else { return };
+    let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..GpuOptions::default() }) else { return };
+    // The other edge-loop form from the default's (unrolled on hardware, rolled on llvmpipe).
+    let unrolled = onchip.summary().contains("llvmpipe");
+    let other = GpuOptions { unroll_edges: Some(unrolled), ..GpuOptions::default() };
+    let Some(mut other_loop) = gpu(&data, other) else { return };
+    let other_name = if unrolled { "gpu on-chip unroll" } else { "gpu on-chip rolled" };
     let mut cpu = CpuEvaluator::new(data.clone());
-    for (name, ev) in [("gpu", &mut gpu as &mut dyn Evaluator), ("cpu", &mut cpu as &mut dyn Evaluator)] {
-        let reps = 3;
-        let t = Instant::now();
-        for _ in 0..reps {
-            ev.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let population = std::env::var("WANN_THROUGHPUT_POPULATION").map_or(32, |v| v.parse().unwrap());
+    let cfg = BenchConfig { population, minibatch: 500, test_images: 0, distinct: 4, ..Default::default() };
+    let sizes: Vec<Size> = match std::env::var("WANN_THROUGHPUT_SIZES") {
+        Ok(names) => Size::standard().into_iter().filter(|s| names.split(',').any(|n| n == s.name)).collect(),
+        Err(_) => Size::standard(),
+    };
+    let workloads = bench::workloads(&cfg, &sizes, &data).unwrap();
+    for w in workloads.iter().filter(|w| w.images.len() == 500) {
+        let evaluators: [(&str, &mut dyn Evaluator); 4] = [
+            ("gpu on-chip", &mut onchip),
+            (other_name, &mut other_loop),
+            ("gpu scratch only", &mut scratch),
+            ("cpu", &mut cpu),
+        ];
+        for (name, ev) in evaluators {
+            let m = bench::measure(ev, name, w, &cfg.weights, 1, 2).unwrap();
+            eprintln!(
+                "{:<28} {name:<17} {:>8.3} s  {:.3e} edge-evals/s  kernels {:?}",
+                w.name, m.seconds.median, m.edge_evaluations_per_second, m.kernel_seconds
+            );
         }
-        let s = t.elapsed().as_secs_f64() / reps as f64;
-        eprintln!(
-            "{name} ({}): {s:.3} s per generation, {:.3e} edge-evaluations/s",
-            ev.describe(),
-            edge_evals / s
-        );
     }
+}
+
+/// Networks as the search grows them: the initial population, mid-sized and champion-sized ones.
+fn grown_programs() -> Vec<wann::program::Program> {
+    use wann::evolve::{config::SearchConfig, search::Search};
+    let start = Search::new(SearchConfig { population: 4, seed: 3, ..Default::default() }, 256, 10).unwrap();
+    let mut out: Vec<_> = start.state.population.iter().map(|g| compile(g).unwrap()).collect();
+    for (seed, conns, hidden) in [(1, 800, 150), (2, 800, 150), (3, 1850, 400), (4, 1850, 400)] {
+        out.push(compile(&wann::workload::grown_network(seed, 256, 10, conns, hidden)).unwrap());
+    }
+    out
+}
+
+/// Cross-entropy within 1e-5 (relative, at least per image) and correct counts within 2 of `want`.
+fn assert_close(got: &Evaluation, want: &Evaluation, label: &str) {
+    for (i, (a, b)) in got.stats.iter().zip(&want.stats).enumerate() {
+        let scale = b.ce_sum.abs().max(got.n_examples as f64);
+        assert!((a.ce_sum - b.ce_sum).abs() <= 1e-5 * scale, "{label}: pair {i}: {a:?} vs {b:?}");
+        assert!(a.correct.abs_diff(b.correct) <= 2, "{label}: pair {i}: {a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
+    let data = mnist_test!();
+    let Some(mut onchip) = gpu(&data, checked()) else { return };
+    let programs = grown_programs();
+    let slots: Vec<u32> = programs.iter().map(|p| p.slot_map().n_slots).collect();
+    eprintln!("value slots: {slots:?}; ops: {:?}", programs.iter().map(|p| p.ops.len()).collect::<Vec<_>>());
+    let packed = Programs::pack(&programs);
+    let indices = minibatch::draw(4, 0, data.len(), 100);
+    let cpu = CpuEvaluator::new(data.clone()).evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let r = onchip.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let mut r_default = r.clone();
+    assert_eq!(onchip.kernel_use(), KernelUse { onchip: programs.len(), scratch: 0, cpu: 0 });
+    assert_close(&r, &cpu, "on-chip");
+    // 16 KB of workgroup memory: fewer weights per lane, 32 lanes, and the scratch kernel for
+    // programs over 126 slots.
+    let Some(mut small) = gpu(&data, GpuOptions { max_workgroup_storage: Some(16_384), ..checked() }) else {
+        return;
+    };
+    let r = small.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let over = slots.iter().filter(|&&s| s > 16_384 / 128 - 2).count();
+    assert!(over > 0 && over < programs.len(), "slots {slots:?}");
+    assert_eq!(small.kernel_use(), KernelUse { onchip: programs.len() - over, scratch: over, cpu: 0 });
+    assert_close(&r, &cpu, "16 KB");
+    // Odd weight counts: the last block of weights per lane is partial.
+    let weights = [-1.5f32, -0.25, 0.75, 1.25, 2.0];
+    let want = CpuEvaluator::new(data.clone()).evaluate(&packed, &weights, &indices).unwrap();
+    assert_close(&onchip.evaluate(&packed, &weights, &indices).unwrap(), &want, "5 weights");
+    // Both forms of the edge loop give the same results (same additions in the same order).
+    for unroll in [false, true] {
+        let Some(mut g) = gpu(&data, GpuOptions { unroll_edges: Some(unroll), ..checked() }) else { return };
+        let again = g.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+        assert_close(&again, &cpu, "unroll");
+        if unroll {
+            assert_eq!(again, r_default, "unrolled and rolled edge loops must agree exactly");
+        } else {
+            r_default = again;
+        }
+    }
+    // The scratch kernel alone agrees too.
+    let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..checked() }) else { return };
+    let r = scratch.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    assert_eq!(scratch.kernel_use(), KernelUse { onchip: 0, scratch: programs.len(), cpu: 0 });
+    assert_close(&r, &cpu, "scratch kernel");
+}
+
+#[test]
+fn trusted_and_checked_modules_agree() {
+    let data = mnist_test!();
+    let Some(mut checked_gpu) = gpu(&data, checked()) else { return };
+    let Some(mut trusted) = gpu(&data, GpuOptions { runtime_checks: false, ..GpuOptions::default() }) else {
+        return;
+    };
+    let genomes = random_genomes(5, 24);
+    let programs: Vec<_> = genomes.iter().map(|g| compile(g).unwrap()).collect();
+    let packed = Programs::pack(&programs);
+    let indices = minibatch::draw(6, 0, data.len(), 90);
+    let a = checked_gpu.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    let b = trusted.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
+    assert_eq!(trusted.kernel_use().onchip, programs.len());
+    assert_eq!(a, b, "bounds checks must not change any result");
+    // A malformed program is refused before it reaches the unchecked kernel.
+    let mut bad = packed.clone();
+    let last = bad.edges.len() - 1;
+    bad.edges[last] = 100_000;
+    let err = trusted.evaluate(&bad, &TRAINING_WEIGHTS, &indices).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)) && err.to_string().contains("malformed program"), "{err}");
 }

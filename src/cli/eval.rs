@@ -164,7 +164,7 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
     let n = &r.network;
     outln!(
         "{}: {} nodes ({} hidden, {} of them reach an output, {} layers), {} connections \
-         ({} genes, {} semantics), {} of 256 inputs used",
+         ({} genes, {} semantics), {} of 256 inputs used, at most {} values live at once",
         genome.display(),
         n.nodes,
         n.hidden_nodes,
@@ -173,7 +173,8 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
         n.enabled_connections,
         n.connection_genes,
         n.semantics,
-        n.inputs_used
+        n.inputs_used,
+        n.max_live_values
     );
     outln!("MNIST {split}, {} images; {}", r.examples, r.evaluator);
     outln!();

@@ -6,6 +6,7 @@ pub struct Args {}
 /// Lists the adapters wgpu sees, their key limits, and which one each backend choice would use.
 pub fn run(_args: Args) -> anyhow::Result<()> {
     let adapters = gpu::all_adapters();
+    let features = gpu::all_adapter_features();
     if adapters.is_empty() {
         outln!("no GPU adapter found: install a Vulkan driver (for example mesa-vulkan-drivers) or use --backend cpu");
         return Ok(());
@@ -20,6 +21,15 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
             limits.max_storage_buffer_binding_size >> 20,
             limits.max_buffer_size >> 20,
             limits.max_storage_buffers_per_shader_stage
+        );
+        let timestamps = features
+            .iter()
+            .find(|(i, _)| i == info)
+            .is_some_and(|(_, f)| f.contains(wgpu::Features::TIMESTAMP_QUERY));
+        println!(
+            "  workgroup memory: {} KB (node values of the on-chip kernel); timestamps: {}",
+            limits.max_compute_workgroup_storage_size / 1024,
+            if timestamps { "yes (per-kernel times in wann bench --json)" } else { "no" }
         );
     }
     match gpu::best_adapter() {

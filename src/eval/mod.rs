@@ -92,6 +92,12 @@ pub trait Evaluator {
         None
     }
 
+    /// Seconds each GPU kernel ran during the last `evaluate` (by kernel name), where the evaluator
+    /// measures them (GPU timestamps); empty otherwise.
+    fn kernel_seconds(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
     /// Predicted class (argmax, lowest index on ties) per (weight, example) for one program.
     fn predict(
         &mut self,

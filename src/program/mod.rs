@@ -10,6 +10,8 @@
 //! The sources are the genome's expressed connections ([`Genome::expresses`]), so a program runs
 //! the network its genome's semantics describes.
 
+pub mod liveness;
+
 use crate::error::{Error, Result};
 use crate::genome::{Activation, Genome};
 use bytemuck::{Pod, Zeroable};

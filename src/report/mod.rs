@@ -162,6 +162,9 @@ pub struct NetworkSummary {
     pub semantics: crate::genome::Semantics,
     /// Inputs with a path to at least one output.
     pub inputs_used: usize,
+    /// Most node values live at once when evaluating (outputs included): the value slots the GPU's
+    /// on-chip kernel needs per image and weight.
+    pub max_live_values: usize,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -433,6 +436,7 @@ pub fn report(
         connection_genes: genome.conns.len(),
         semantics: genome.semantics,
         inputs_used: used.iter().filter(|&&u| u).count(),
+        max_live_values: program.slot_map().n_slots as usize,
     };
 
     Ok(Report {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A prepared run for someone with ten minutes on a machine with a real GPU:
+#
+#   bash benches/device.sh            # the full run (about 5-10 minutes on a data-centre GPU)
+#   bash benches/device.sh --quick    # a small run, only to check that everything works (lavapipe)
+#
+# It builds the release binary, then records: `wann gpu-info`; `wann bench` on the GPU (start, mid and
+# champion-sized generations of 960 networks x 6 weights x 1000 images, the test-set workload, and the
+# generation workload when this `wann bench` has one), with per-kernel GPU timestamps where the adapter
+# supports TIMESTAMP_QUERY; the same workloads on the CPU of the same machine; the GPU tests. Results go
+# to $OUT (default: device-results/): one device.json with everything and a short summary.txt.
+# MNIST must be in data/mnist (bash data/fetch.sh) or WANN_DATA. Nothing here needs the network
+# beyond what cargo and data/fetch.sh need.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+OUT="${OUT:-device-results}"
+mkdir -p "$OUT"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+log() { echo "[device.sh $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/log.txt" >&2; }
+
+log "building (release)"
+cargo build --release 2>>"$OUT/log.txt" || { log "build failed, see $OUT/log.txt"; exit 1; }
+WANN=target/release/wann
+if [ -z "${WANN_DATA:-}" ] && [ ! -d data/mnist ]; then
+  log "fetching MNIST"; bash data/fetch.sh >>"$OUT/log.txt" 2>&1
+fi
+
+log "gpu-info"
+"$WANN" gpu-info >"$OUT/gpu-info.txt" 2>&1
+
+if [ "$QUICK" = 1 ]; then
+  BENCH=(--population 16 --minibatch 128 --test-images 256 --repetitions 1 --warmup 1)
+else
+  BENCH=(--population 960 --minibatch 1000 --test-images 10000 --repetitions 5 --warmup 1)
+fi
+# The generation workload (a whole search generation) where this `wann bench` has one: as a size
+# (listed when an unknown size is asked for) or as a --generation flag. Absent: skipped and said so.
+SIZES=start,mid,champion
+GENERATION=()
+if "$WANN" bench --sizes no-such-size 2>&1 | grep -q generation; then
+  GENERATION=(--sizes generation)
+elif "$WANN" bench --help 2>&1 | grep -q -- "--generation"; then
+  GENERATION=(--generation)
+fi
+log "bench on the GPU: ${BENCH[*]}"
+"$WANN" bench --backend gpu --sizes "$SIZES" "${BENCH[@]}" --json \
+  >"$OUT/bench-gpu.json" 2>>"$OUT/log.txt" || log "GPU bench failed (see $OUT/log.txt)"
+if [ "${#GENERATION[@]}" -gt 0 ]; then
+  log "generation workload on the GPU: ${GENERATION[*]}"
+  "$WANN" bench --backend gpu "${GENERATION[@]}" "${BENCH[@]}" --json \
+    >"$OUT/bench-gpu-generation.json" 2>>"$OUT/log.txt" || log "generation workload failed (see $OUT/log.txt)"
+else
+  log "this wann bench has no generation workload: skipped"
+fi
+log "bench on the CPU of the same machine"
+CPU_BENCH=("${BENCH[@]}")
+[ "$QUICK" = 0 ] && CPU_BENCH=(--population 960 --minibatch 1000 --test-images 10000 --repetitions 2 --warmup 1)
+"$WANN" bench --backend cpu --sizes "$SIZES" "${CPU_BENCH[@]}" --json \
+  >"$OUT/bench-cpu.json" 2>>"$OUT/log.txt" || log "CPU bench failed"
+
+if [ "$QUICK" = 0 ]; then
+  # The on-chip kernel against the scratch kernel alone and the other edge-loop form, same run.
+  log "kernel comparison (throughput test, population 960)"
+  WANN_THROUGHPUT_POPULATION=960 cargo test --release --test gpu -- --ignored --nocapture throughput \
+    >"$OUT/kernel-comparison.txt" 2>&1 || log "kernel comparison failed"
+fi
+log "GPU tests"
+if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked); else TESTS=(); fi
+WANN_REQUIRE_GPU=1 cargo test --release --test gpu -- "${TESTS[@]}" >"$OUT/gpu-tests.txt" 2>&1
+echo $? >"$OUT/gpu-tests.rc"
+
+log "summary"
+python3 benches/device_summary.py "$OUT" "$QUICK" >"$OUT/summary.txt" 2>>"$OUT/log.txt" ||
+  log "python3 missing or failed: the raw files are in $OUT"
+cat "$OUT/summary.txt" 2>/dev/null
+log "done: $OUT/device.json, $OUT/summary.txt"
