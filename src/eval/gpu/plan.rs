@@ -400,7 +400,7 @@ mod tests {
     fn passes_fit_a_binding_and_refuse_clearly() {
         let l = limits(65535, 1 << 20);
         let n = pass_examples(&l, 256, 10, 6, None).unwrap();
-        assert!(n % TILE == 0 && n > 0 && (257 * 4 * n) as u64 <= l.max_binding);
+        assert!(n.is_multiple_of(TILE) && n > 0 && (257 * 4 * n) as u64 <= l.max_binding);
         assert_eq!(pass_examples(&l, 256, 10, 6, Some(130)).unwrap(), 128);
         let err = pass_examples(&limits(65535, 4096), 256, 10, 6, None).unwrap_err();
         assert!(err.to_string().contains("--backend cpu"), "{err}");
