@@ -41,6 +41,10 @@ pub struct Args {
     /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
     #[arg(long, value_enum)]
     backend: Option<Backend>,
+    /// Evaluate every child in full instead of as a delta of its parent (the same results, slower;
+    /// for comparisons and bisecting).
+    #[arg(long)]
+    no_delta: bool,
     /// Run directory (default: runs/<time>-seed<seed>).
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -86,6 +90,9 @@ fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
     c.train_limit = args.train_limit.unwrap_or(c.train_limit);
     c.checkpoint_every = args.checkpoint_every.unwrap_or(c.checkpoint_every);
     c.backend = args.backend.unwrap_or(c.backend);
+    if args.no_delta {
+        c.delta = false;
+    }
     c.validate()?;
     Ok(c)
 }
@@ -96,6 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut state = run::load_checkpoint(dir)?;
             if let Some(b) = args.backend {
                 state.config.backend = b;
+            }
+            // Deltas change how, not what, is computed: they can be switched off on resume.
+            if args.no_delta {
+                state.config.delta = false;
             }
             run::truncate_log(dir, state.generation)?;
             (Search::resume(state), dir.clone())

@@ -33,6 +33,9 @@ pub struct SearchConfig {
     pub backend: Backend,
     /// Only the first N training images (0: all 60,000).
     pub train_limit: usize,
+    /// Evaluate children as deltas of their parents where the evaluator can (the same results,
+    /// less work); off only to compare or bisect.
+    pub delta: bool,
 }
 
 impl Default for SearchConfig {
@@ -53,6 +56,7 @@ impl Default for SearchConfig {
             checkpoint_every: 10,
             backend: Backend::Auto,
             train_limit: 0,
+            delta: true,
         }
     }
 }
