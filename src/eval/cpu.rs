@@ -98,6 +98,10 @@ impl Evaluator for CpuEvaluator {
         format!("cpu: {} threads, {}", self.threads(), simd_level())
     }
 
+    fn evaluates_deltas(&self) -> bool {
+        true
+    }
+
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
         self.evaluate_with_parents(programs, &vec![None; programs.len()], weights, indices)
     }

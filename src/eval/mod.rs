@@ -101,6 +101,11 @@ pub trait Evaluator {
         self.evaluate(programs, weights, indices)
     }
 
+    /// Whether `evaluate_with_parents` computes children as deltas (rather than in full).
+    fn evaluates_deltas(&self) -> bool {
+        false
+    }
+
     /// The time split of the last `evaluate`, where the evaluator measures one.
     fn last_split(&self) -> Option<TimeSplit> {
         None
