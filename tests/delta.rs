@@ -208,3 +208,33 @@ fn a_search_with_deltas_equals_one_without() {
     assert_eq!(with.0.len(), 13);
     assert_eq!(with, without);
 }
+
+#[test]
+fn checkpoints_written_in_the_background_are_complete_and_their_errors_surface() {
+    let data = Arc::new((*common::mnist_test()).clone().truncated(1000));
+    let config = SearchConfig {
+        population: 24,
+        generations: 7,
+        minibatch: 50,
+        tournament: 4,
+        seed: 2,
+        checkpoint_every: 2,
+        ..Default::default()
+    };
+    let task = || Classification::new(Box::new(CpuEvaluator::new(data.clone())), data.clone(), 50, 2);
+    // The last checkpoint holds the final state.
+    let dir = tempfile::tempdir().unwrap();
+    run::create(dir.path(), &config).unwrap();
+    let mut whole = Search::new(config.clone(), 256, 10).unwrap();
+    run::execute(&mut whole, &mut task(), dir.path(), &AtomicBool::new(false), &mut Quiet).unwrap();
+    assert_eq!(run::load_checkpoint(dir.path()).unwrap(), whole.state);
+    // A checkpoint that cannot be written in the background (a directory stands in its way)
+    // fails the run at the next save, not silently.
+    let dir = tempfile::tempdir().unwrap();
+    run::create(dir.path(), &config).unwrap();
+    std::fs::create_dir(dir.path().join(run::CHECKPOINT)).unwrap();
+    std::fs::write(dir.path().join(run::CHECKPOINT).join("x"), b"x").unwrap();
+    let mut s = Search::new(config.clone(), 256, 10).unwrap();
+    let e = run::execute(&mut s, &mut task(), dir.path(), &AtomicBool::new(false), &mut Quiet).unwrap_err();
+    assert!(e.to_string().contains(run::CHECKPOINT), "{e}");
+}
