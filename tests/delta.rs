@@ -53,10 +53,16 @@ fn the_cone_is_the_changed_node_and_what_it_feeds() {
     // row 0, the cone's own row 3 (node 5) and input slot 1, in the child's source order.
     assert_eq!(d.edges, vec![0, 0, 1, 0, 3]);
     assert_eq!(d.outputs, vec![4]);
-    // A new connection into the output only: just the output.
+    // Neither's bias/input sources changed: those sums are the parent's (ops 1 and 2).
+    assert_eq!(d.same_consts, vec![Some(1), Some(2)]);
+    assert_eq!(d.edge_count(), 3);
+    // A new connection into the output only: just the output, whose input sum changed.
     let mut child = parent.clone();
     child.conns.push(ConnGene { innovation: 7, src: 2, dst: 3, enabled: true });
-    assert_eq!(cone_of(&parent, &child).ops.len(), 1);
+    let d = cone_of(&parent, &child);
+    assert_eq!(d.ops.len(), 1);
+    assert_eq!(d.same_consts, vec![None]);
+    assert_eq!(d.edge_count(), 4);
     // Node 4 changes: everything downstream of it, which is everything.
     let mut child = parent.clone();
     child.hidden[0].activation = Activation::Sin;

@@ -376,7 +376,7 @@ impl<'a> Kernel<'a> {
         if scratch.len() < needed {
             scratch.resize(needed, [0.0; LANES]);
         }
-        let (consts, values) = scratch[..needed].split_at_mut(n_ops);
+        let (parent_consts, values) = scratch[..needed].split_at_mut(n_ops);
         let mut outputs = vec![[0.0f32; LANES]; self.n_outputs];
         let zero = [0.0f32; LANES];
         let first_output = n_ops - self.n_outputs;
@@ -385,7 +385,7 @@ impl<'a> Kernel<'a> {
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize;
                 let srcs = &self.edges[start..start + op.n_const as usize];
-                consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
+                parent_consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
             }
             // Ops outer, weights inner: each edge index is read once for all weights, and the
             // activation branch repeats for every weight, so it is predicted. `values` holds
@@ -393,7 +393,15 @@ impl<'a> Kernel<'a> {
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize + op.n_const as usize;
                 let srcs = &self.edges[start..start + op.n_hidden as usize];
-                node_row::<AVX2>(&consts[k], values, k, srcs, self.first_op_slot, weights, op.activation);
+                node_row::<AVX2>(
+                    &parent_consts[k],
+                    values,
+                    k,
+                    srcs,
+                    self.first_op_slot,
+                    weights,
+                    op.activation,
+                );
             }
             emit(values, first_output..n_ops, weights.len(), &mut outputs, &mut |w, outputs, lse| {
                 sink(0, w, g, group, outputs, lse)
@@ -405,7 +413,10 @@ impl<'a> Kernel<'a> {
                     let start = op.src_start as usize;
                     let (consts, srcs) = delta.edges[start..start + (op.n_const + op.n_hidden) as usize]
                         .split_at(op.n_const as usize);
-                    let init = accumulate::<AVX2>(&zero, &group.inputs, consts, 0);
+                    let init = match delta.same_consts[j] {
+                        Some(m) => parent_consts[m as usize],
+                        None => accumulate::<AVX2>(&zero, &group.inputs, consts, 0),
+                    };
                     node_row::<AVX2>(&init, values, n_ops + j, srcs, 0, weights, op.activation);
                 }
                 let rows = delta.outputs.iter().map(|&r| r as usize);

@@ -24,6 +24,9 @@ pub struct Delta {
     /// first `n_const` bias/input slots (as in a program), then `n_hidden` value-table rows.
     pub ops: Vec<Op>,
     pub edges: Vec<u32>,
+    /// Per cone op, the parent op with the same node and the same bias/input sources in the same
+    /// order, if any: that weight-independent part of the sum is the parent's, exactly.
+    pub same_consts: Vec<Option<u32>>,
     /// The value-table row of each of the child's outputs, in output order.
     pub outputs: Vec<u32>,
 }
@@ -47,24 +50,29 @@ impl Delta {
         // Per child op: the parent op it shares, if any, and its value-table row.
         let mut shared: Vec<Option<usize>> = Vec::with_capacity(child.ops.len());
         let mut row = Vec::with_capacity(child.ops.len());
-        let mut delta =
-            Delta { parent_ops: parent.ops.len(), ops: Vec::new(), edges: Vec::new(), outputs: Vec::new() };
+        let mut delta = Delta {
+            parent_ops: parent.ops.len(),
+            ops: Vec::new(),
+            edges: Vec::new(),
+            same_consts: Vec::new(),
+            outputs: Vec::new(),
+        };
         for (j, op) in child.ops.iter().enumerate() {
             let srcs = sources(child, op);
-            let same =
-                comparable.then(|| parent_op.get(&child.node_ids[j]).copied()).flatten().filter(|&m| {
-                    let p = &parent.ops[m];
-                    p.activation == op.activation
-                        && p.n_const == op.n_const
-                        && p.n_hidden == op.n_hidden
-                        && sources(parent, p).iter().zip(srcs).enumerate().all(|(i, (&ps, &cs))| {
-                            if i < op.n_const as usize {
-                                ps == cs
-                            } else {
-                                shared[(cs - first) as usize] == Some((ps - first) as usize)
-                            }
-                        })
-                });
+            let counterpart = comparable.then(|| parent_op.get(&child.node_ids[j]).copied()).flatten();
+            let same = counterpart.filter(|&m| {
+                let p = &parent.ops[m];
+                p.activation == op.activation
+                    && p.n_const == op.n_const
+                    && p.n_hidden == op.n_hidden
+                    && sources(parent, p).iter().zip(srcs).enumerate().all(|(i, (&ps, &cs))| {
+                        if i < op.n_const as usize {
+                            ps == cs
+                        } else {
+                            shared[(cs - first) as usize] == Some((ps - first) as usize)
+                        }
+                    })
+            });
             shared.push(same);
             match same {
                 Some(m) => row.push(m as u32),
@@ -72,6 +80,14 @@ impl Delta {
                     let r = (delta.parent_ops + delta.ops.len()) as u32;
                     delta.ops.push(Op { src_start: delta.edges.len() as u32, ..*op });
                     let (consts, hidden) = srcs.split_at(op.n_const as usize);
+                    delta.same_consts.push(
+                        counterpart
+                            .filter(|&m| {
+                                let p = &parent.ops[m];
+                                p.n_const == op.n_const && &sources(parent, p)[..p.n_const as usize] == consts
+                            })
+                            .map(|m| m as u32),
+                    );
                     delta.edges.extend_from_slice(consts);
                     delta.edges.extend(hidden.iter().map(|&s| row[(s - first) as usize]));
                     row.push(r);
@@ -82,9 +98,13 @@ impl Delta {
         delta
     }
 
-    /// Connections the cone computes (bias/input and op sources).
+    /// Connections the cone computes: op sources, and bias/input sources not shared with the parent.
     pub fn edge_count(&self) -> u64 {
-        self.edges.len() as u64
+        self.ops
+            .iter()
+            .zip(&self.same_consts)
+            .map(|(op, same)| op.n_hidden as u64 + if same.is_some() { 0 } else { op.n_const as u64 })
+            .sum()
     }
 }
 
