@@ -256,6 +256,28 @@ fn families(parents: &[Option<usize>], n: usize) -> Result<Vec<Family>> {
     Ok(out)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn argmax_of_all_lanes_is_argmax_of_each() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for n in [1, 2, 10] {
+            for _ in 0..200 {
+                // Few distinct values, so that ties (first maximum wins) are common.
+                let outputs: Vec<Lanes> =
+                    (0..n).map(|_| std::array::from_fn(|_| rng.random_range(-2..3) as f32)).collect();
+                let arg = argmax_lanes(&outputs);
+                for (lane, &a) in arg.iter().enumerate() {
+                    assert_eq!(a as usize, argmax(&outputs, lane));
+                }
+            }
+        }
+    }
+}
+
 /// Which vector instructions the kernel uses on this machine.
 pub fn simd_level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
@@ -300,11 +322,27 @@ fn log_sum_exp(outputs: &[Lanes]) -> Lanes {
 
 /// Adds the group's cross-entropy and correct predictions to `acc`.
 fn score_group(acc: &mut PairStats, group: &Group, outputs: &[Lanes], lse: &Lanes) {
+    let arg = argmax_lanes(outputs);
     for lane in 0..group.len {
         let label = group.labels[lane] as usize;
         acc.ce_sum += (lse[lane] - outputs[label][lane]) as f64;
-        acc.correct += (argmax(outputs, lane) == label) as u32;
+        acc.correct += (arg[lane] as usize == label) as u32;
     }
+}
+
+/// [`argmax`] of every lane at once: the same comparisons, written so that they vectorise.
+#[inline(always)]
+fn argmax_lanes(outputs: &[Lanes]) -> [u8; LANES] {
+    let mut best = outputs[0];
+    let mut arg = [0u8; LANES];
+    for (o, v) in outputs.iter().enumerate().skip(1) {
+        for l in 0..LANES {
+            let better = v[l] > best[l];
+            best[l] = if better { v[l] } else { best[l] };
+            arg[l] = if better { o as u8 } else { arg[l] };
+        }
+    }
+    arg
 }
 
 thread_local! {
