@@ -124,16 +124,31 @@ impl Evaluator for CpuEvaluator {
         let chunks: Vec<&[Group]> = groups.chunks(GROUPS_PER_TASK).collect();
         let n_out = programs.n_outputs as usize;
         // A family is its parent and the cones of its children; a task is one family on one chunk.
-        let partials: Vec<Vec<PairStats>> = self.install(|| {
-            let deltas: Vec<Vec<Delta>> = families
+        let first_output = |p: usize| (programs.ops_of(p).len() - n_out) as u32;
+        // Per family, the children to compute (with their cones) and those whose outputs are the
+        // parent's own rows: their outputs, hence their statistics, are exactly the parent's.
+        type Plans = (Vec<usize>, Vec<Delta>, Vec<usize>);
+        let plans: Vec<Plans> = self.install(|| {
+            families
                 .par_iter()
                 .map(|f| {
-                    f.children
-                        .iter()
-                        .map(|&c| Delta::plan(programs.view(f.parent), programs.view(c), n_out))
-                        .collect()
+                    let same_outputs: Vec<u32> = (first_output(f.parent)..).take(n_out).collect();
+                    let (mut computed, mut deltas, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+                    for &c in &f.children {
+                        let d = Delta::plan(programs.view(f.parent), programs.view(c), n_out);
+                        if d.ops.is_empty() && d.outputs == same_outputs {
+                            copies.push(c);
+                        } else {
+                            computed.push(c);
+                            deltas.push(d);
+                        }
+                    }
+                    (computed, deltas, copies)
                 })
-                .collect();
+                .collect()
+        });
+        let deltas: Vec<&[Delta]> = plans.iter().map(|p| &p.1[..]).collect();
+        let partials: Vec<Vec<PairStats>> = self.install(|| {
             let tasks: Vec<(usize, usize)> =
                 (0..families.len()).flat_map(|f| (0..chunks.len()).map(move |c| (f, c))).collect();
             tasks
@@ -147,7 +162,7 @@ impl Evaluator for CpuEvaluator {
                         programs.n_outputs,
                     );
                     let mut acc = vec![PairStats::default(); (1 + deltas[f].len()) * n_w];
-                    kernel.run(chunks[c], weights, &deltas[f], &mut |member, w, _, group, outputs, lse| {
+                    kernel.run(chunks[c], weights, deltas[f], &mut |member, w, _, group, outputs, lse| {
                         score_group(&mut acc[member * n_w + w], group, outputs, lse)
                     });
                     acc
@@ -157,14 +172,19 @@ impl Evaluator for CpuEvaluator {
         // Per program, chunks are added in order from zero: the same sums as evaluating it alone.
         let chunks_per_family = chunks.len();
         for (t, part) in partials.into_iter().enumerate() {
-            let f = &families[t / chunks_per_family];
-            let members = std::iter::once(f.parent).chain(f.children.iter().copied());
+            let f = t / chunks_per_family;
+            let members = std::iter::once(families[f].parent).chain(plans[f].0.iter().copied());
             for (p, member) in members.zip(part.chunks(n_w)) {
                 for (w, s) in member.iter().enumerate() {
                     let t = &mut stats[p * n_w + w];
                     t.ce_sum += s.ce_sum;
                     t.correct += s.correct;
                 }
+            }
+        }
+        for (f, p) in families.iter().zip(&plans) {
+            for &c in &p.2 {
+                stats.copy_within(f.parent * n_w..(f.parent + 1) * n_w, c * n_w);
             }
         }
         Ok(Evaluation { n_programs: programs.len(), n_weights: n_w, n_examples: indices.len(), stats })
