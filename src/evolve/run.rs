@@ -241,16 +241,14 @@ pub fn execute(
     let mut saver = BackgroundSaver::default();
     while !search.is_done() {
         if interrupt.load(Ordering::SeqCst) {
-            saver.wait()?;
-            save_checkpoint(dir, &search.state)?;
+            saver.save_now(dir, &search.state)?;
             return Ok(Outcome::Interrupted { generation: search.state.generation });
         }
         let t = Instant::now();
         let stats = match search.step(task) {
             Ok(s) => s,
             Err(e) => {
-                saver.wait()?;
-                save_checkpoint(dir, &search.state)?;
+                saver.save_now(dir, &search.state)?;
                 return Err(Error::Invalid(format!(
                     "generation {} failed: {e}\nthe checkpoint in {} is intact: continue with `wann search --resume {}` \
                      (add --backend cpu to continue on the CPU)",
@@ -268,8 +266,7 @@ pub fn execute(
         let seconds = t.elapsed().as_secs_f64();
         append_log(dir, &stats, seconds)?;
         if search.is_done() {
-            saver.wait()?;
-            save_checkpoint(dir, &search.state)?;
+            saver.save_now(dir, &search.state)?;
         } else if search.state.generation % every == 0 {
             saver.save(dir, search.state.clone())?;
         }
@@ -293,6 +290,13 @@ impl BackgroundSaver {
         let dir = dir.to_path_buf();
         self.pending = Some(std::thread::spawn(move || save_checkpoint(&dir, &state)));
         Ok(())
+    }
+
+    /// Saves `state` now, after the save in flight: a newer checkpoint that supersedes it, so an
+    /// error of that older save no longer matters (this one's own error does).
+    fn save_now(&mut self, dir: &Path, state: &SearchState) -> Result<()> {
+        let _ = self.wait();
+        save_checkpoint(dir, state)
     }
 
     /// Waits for the save in flight, if any, and returns its result.
