@@ -57,6 +57,23 @@ fn evaluator(c: &mut Criterion) {
             b.iter(|| black_box(cpu.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap()))
         });
     }
+    // A generation bred by the search from champion-sized networks, children in full and as deltas.
+    let cfg = wann::bench::BenchConfig { population: 192, minibatch: 512, ..Default::default() };
+    let champion = wann::bench::Size::standard().pop().unwrap();
+    let bred = wann::bench::generation_workloads(&cfg, &[champion], &data).unwrap().remove(0);
+    let parents = bred.parents.clone().unwrap();
+    group.throughput(Throughput::Elements(bred.edge_evaluations(6)));
+    let mut cpu = CpuEvaluator::new(data.clone());
+    group.bench_function("bred_champion_full", |b| {
+        b.iter(|| black_box(cpu.evaluate(&bred.programs, &TRAINING_WEIGHTS, &bred.images).unwrap()))
+    });
+    group.bench_function("bred_champion_deltas", |b| {
+        b.iter(|| {
+            black_box(
+                cpu.evaluate_with_parents(&bred.programs, &parents, &TRAINING_WEIGHTS, &bred.images).unwrap(),
+            )
+        })
+    });
     group.finish();
 }
 

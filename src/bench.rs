@@ -7,10 +7,17 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, TimeSplit};
 use crate::evolve::config::SearchConfig;
-use crate::evolve::search::Search;
+use crate::evolve::mutation::Counters;
+use crate::evolve::search::{Search, SearchState};
+use crate::evolve::task::Classification;
+use crate::genome::Genome;
+use crate::program::delta::Delta;
 use crate::program::{compile, Program, Programs};
 use crate::workload::grown_network;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A network size to benchmark.
@@ -96,13 +103,75 @@ pub struct Workload {
     pub mean_connections: f64,
     pub mean_hidden: f64,
     pub images: Vec<u32>,
+    /// For a generation bred by the search: each program's parent among them, evaluated as deltas
+    /// where the evaluator can (none: everything in full).
+    pub parents: Option<Vec<Option<usize>>>,
 }
 
 impl Workload {
-    /// Edge-evaluations of one evaluation of this workload at `weights` values.
+    /// Effective edge-evaluations of one evaluation at `weights` values: every enabled connection x
+    /// image x weight whose result the evaluation delivers.
     pub fn edge_evaluations(&self, weights: usize) -> u64 {
         self.programs.total_enabled_connections() * weights as u64 * self.images.len() as u64
     }
+
+    /// Edge-evaluations actually computed at `weights` values: the compiled edges of every program
+    /// evaluated in full (pruned connections are not run) and, with `deltas`, only the cone's edges
+    /// of each child.
+    pub fn computed_edge_evaluations(&self, weights: usize, deltas: bool) -> u64 {
+        let n_out = self.programs.n_outputs as usize;
+        let edges: u64 = (0..self.programs.len())
+            .map(|i| match self.parents.as_ref().and_then(|p| p[i]).filter(|_| deltas) {
+                Some(p) => Delta::plan(self.programs.view(p), self.programs.view(i), n_out).edge_count(),
+                None => self.programs.edges_of(i).len() as u64,
+            })
+            .sum();
+        edges * weights as u64 * self.images.len() as u64
+    }
+}
+
+/// Breeding generations from the grown population before the one that is measured.
+const BRED_GENERATIONS: u64 = 3;
+/// Images each breeding generation is ranked on (only selection depends on it).
+const BREEDING_MINIBATCH: usize = 64;
+
+/// A generation as the search makes it: a population of `size` networks is ranked and bred by the
+/// search's own selection and mutation for a few generations (ranked on a small minibatch), and
+/// the next generation's elites and children, with each child's parent, are the workload.
+fn bred_generation(size: &Size, cfg: &BenchConfig, data: &Dataset) -> Result<(Programs, Vec<Option<usize>>)> {
+    let (n_in, n_out) = (data.dim as u32, data.classes as u32);
+    let config = SearchConfig {
+        population: cfg.population,
+        weights: cfg.weights.clone(),
+        minibatch: BREEDING_MINIBATCH,
+        seed: cfg.seed,
+        ..Default::default()
+    };
+    let mut search = if size.connections == 0 {
+        Search::new(config, n_in, n_out)?
+    } else {
+        let distinct: Vec<Genome> = (0..cfg.distinct.max(1) as u64)
+            .map(|k| grown_network(cfg.seed + k, n_in, n_out, size.connections, size.hidden))
+            .collect();
+        let population: Vec<Genome> =
+            (0..cfg.population).map(|i| distinct[i % distinct.len()].clone()).collect();
+        config.validate()?;
+        Search::resume(SearchState {
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            counters: Counters::after(&population),
+            config,
+            generation: 0,
+            population,
+            champion: None,
+        })
+    };
+    let data = Arc::new(data.clone());
+    let evaluator = Box::new(crate::eval::cpu::CpuEvaluator::new(data.clone()));
+    let mut task = Classification::new(evaluator, data, BREEDING_MINIBATCH, cfg.seed);
+    for _ in 0..BRED_GENERATIONS {
+        search.step(&mut task)?;
+    }
+    search.next_generation()
 }
 
 fn population_of(
@@ -140,6 +209,7 @@ pub fn workloads(cfg: &BenchConfig, sizes: &[Size], data: &Dataset) -> Result<Ve
             mean_hidden: progs.iter().map(|p| p.ops.len() as f64 - n_out as f64).sum::<f64>() / n,
             programs: Programs::pack(&progs),
             images,
+            parents: None,
         })
     };
     for size in sizes {
@@ -156,6 +226,34 @@ pub fn workloads(cfg: &BenchConfig, sizes: &[Size], data: &Dataset) -> Result<Ve
         make(format!("test set: {} x1 x{}w x{}", big.name, cfg.weights.len(), images.len()), progs, images);
     }
     Ok(out)
+}
+
+/// The bred-generation workloads, one per size: `population` elites and children on a
+/// `minibatch`-image batch, with each child's parent (see [`measure`] for deltas on and off).
+pub fn generation_workloads(cfg: &BenchConfig, sizes: &[Size], data: &Dataset) -> Result<Vec<Workload>> {
+    let batch = crate::data::minibatch::draw(cfg.seed, 0, data.len(), cfg.minibatch);
+    sizes
+        .iter()
+        .map(|size| {
+            let (programs, parents) = bred_generation(size, cfg, data)?;
+            let n = programs.len() as f64;
+            let ops: usize = (0..programs.len()).map(|i| programs.ops_of(i).len()).sum();
+            Ok(Workload {
+                name: format!(
+                    "bred {} x{} x{}w x{}",
+                    size.name,
+                    programs.len(),
+                    cfg.weights.len(),
+                    batch.len()
+                ),
+                mean_connections: programs.total_enabled_connections() as f64 / n,
+                mean_hidden: ops as f64 / n - data.classes as f64,
+                programs,
+                images: batch.clone(),
+                parents: Some(parents),
+            })
+        })
+        .collect()
 }
 
 /// Median, minimum and maximum of repeated timings, in seconds.
@@ -191,9 +289,16 @@ pub struct Measurement {
     /// Median seconds per GPU kernel, where the evaluator measures them (GPU timestamps).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub kernel_seconds: std::collections::BTreeMap<String, f64>,
+    /// Whether children were handed to the evaluator as deltas of their parents.
+    pub deltas: bool,
+    /// Effective edge-evaluations per run: enabled connections x images x weights delivered.
+    pub edge_evaluations: u64,
+    /// Edge-evaluations actually computed per run (see [`Workload::computed_edge_evaluations`]).
+    pub computed_edge_evaluations: u64,
 }
 
-/// Runs one workload on one evaluator: `warmup` untimed runs, then `repetitions` timed ones.
+/// Runs one workload on one evaluator: `warmup` untimed runs, then `repetitions` timed ones. With
+/// `deltas`, a bred generation's children go to the evaluator with their parents.
 pub fn measure(
     evaluator: &mut dyn Evaluator,
     backend: &str,
@@ -201,16 +306,22 @@ pub fn measure(
     weights: &[f32],
     warmup: usize,
     repetitions: usize,
+    deltas: bool,
 ) -> Result<Measurement> {
+    let parents = w.parents.as_ref().filter(|_| deltas);
+    let run = |evaluator: &mut dyn Evaluator| match parents {
+        Some(p) => evaluator.evaluate_with_parents(&w.programs, p, weights, &w.images),
+        None => evaluator.evaluate(&w.programs, weights, &w.images),
+    };
     for _ in 0..warmup {
-        evaluator.evaluate(&w.programs, weights, &w.images)?;
+        run(evaluator)?;
     }
     let mut times = Vec::with_capacity(repetitions);
     let mut splits = Vec::new();
     let mut kernels: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for _ in 0..repetitions.max(1) {
         let t = Instant::now();
-        evaluator.evaluate(&w.programs, weights, &w.images)?;
+        run(evaluator)?;
         times.push(t.elapsed().as_secs_f64());
         splits.extend(evaluator.last_split());
         for (k, v) in evaluator.kernel_seconds() {
@@ -236,6 +347,10 @@ pub fn measure(
         edge_evaluations_per_second: w.edge_evaluations(weights.len()) as f64 / seconds.median,
         split,
         kernel_seconds,
+        deltas: parents.is_some(),
+        edge_evaluations: w.edge_evaluations(weights.len()),
+        computed_edge_evaluations: w
+            .computed_edge_evaluations(weights.len(), parents.is_some() && evaluator.evaluates_deltas()),
     })
 }
 

@@ -122,6 +122,8 @@ fn bench_reports_throughput_as_json() {
         "cpu",
         "--sizes",
         "start",
+        "--bred",
+        "start",
         "--population",
         "8",
         "--minibatch",
@@ -135,7 +137,18 @@ fn bench_reports_throughput_as_json() {
         "--json",
     ]);
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), 1, "one generation workload (no grown size, so no test-set workload)");
+    assert_eq!(
+        results.len(),
+        3,
+        "one generation workload (no grown size, so no test-set workload), one bred twice"
+    );
+    // The bred generation, children in full then as deltas: the same effective work, less computed.
+    let (full, delta) = (&results[1], &results[2]);
+    assert_eq!((full["deltas"].as_bool(), delta["deltas"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(full["edge_evaluations"], delta["edge_evaluations"]);
+    let computed = |m: &serde_json::Value| m["computed_edge_evaluations"].as_u64().unwrap();
+    assert!(computed(delta) < computed(full) && computed(full) <= full["edge_evaluations"].as_u64().unwrap());
+    assert_eq!(v["delta_over_full"].as_array().unwrap().len(), 1);
     let m = &results[0];
     assert!(m["backend"].as_str().unwrap().starts_with("cpu"));
     assert_eq!(m["workload"], "start x8 x6w x64", "the workload is the one asked for");

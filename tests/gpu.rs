@@ -467,7 +467,7 @@ fn throughput() {
             ("cpu", &mut cpu),
         ];
         for (name, ev) in evaluators {
-            let m = bench::measure(ev, name, w, &cfg.weights, 1, 2).unwrap();
+            let m = bench::measure(ev, name, w, &cfg.weights, 1, 2, false).unwrap();
             eprintln!(
                 "{:<28} {name:<17} {:>8.3} s  {:.3e} edge-evals/s  kernels {:?}",
                 w.name, m.seconds.median, m.edge_evaluations_per_second, m.kernel_seconds

@@ -12,6 +12,10 @@ pub struct Args {
     /// Network sizes: start (~130 connections), mid (~800), champion (~1850 connections, ~400 hidden).
     #[arg(long, value_delimiter = ',', default_value = "start,mid,champion")]
     sizes: Vec<String>,
+    /// Sizes of the bred-generation workloads (a generation made by the search's own selection and
+    /// mutation, measured with and without children as deltas of their parents); "none" for none.
+    #[arg(long, value_delimiter = ',', default_value = "champion")]
+    bred: Vec<String>,
     /// Networks per generation workload.
     #[arg(long, default_value_t = 960)]
     population: usize,
@@ -39,15 +43,21 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let all = Size::standard();
-    let sizes = args
-        .sizes
-        .iter()
-        .map(|name| {
-            all.iter().find(|s| &s.name == name).cloned().ok_or_else(|| {
-                anyhow::anyhow!("unknown size {name:?}: choose from start, mid, champion (comma-separated)")
+    let pick = |names: &[String], flag: &str| {
+        names
+            .iter()
+            .filter(|n| n.as_str() != "none")
+            .map(|name| {
+                all.iter().find(|s| &s.name == name).cloned().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown size {name:?} for --{flag}: choose from start, mid, champion (comma-separated)"
+                    )
+                })
             })
-        })
-        .collect::<anyhow::Result<Vec<Size>>>()?;
+            .collect::<anyhow::Result<Vec<Size>>>()
+    };
+    let sizes = pick(&args.sizes, "sizes")?;
+    let bred = pick(&args.bred, "bred")?;
     let cfg = BenchConfig {
         population: args.population,
         minibatch: args.minibatch,
@@ -80,13 +90,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("growing the benchmark networks (seed {}) ...", cfg.seed);
     }
     let workloads = bench::workloads(&cfg, &sizes, &data)?;
+    if !args.json && !bred.is_empty() {
+        eprintln!("breeding the generation workloads ...");
+    }
+    let bred_workloads = bench::generation_workloads(&cfg, &bred, &data)?;
     let mut results: Vec<Measurement> = Vec::new();
     for w in &workloads {
         for (name, e) in evaluators.iter_mut() {
             if !args.json {
                 eprintln!("measuring {} on {name} ...", w.name);
             }
-            results.push(bench::measure(e.as_mut(), name, w, &cfg.weights, cfg.warmup, cfg.repetitions)?);
+            results.push(bench::measure(
+                e.as_mut(),
+                name,
+                w,
+                &cfg.weights,
+                cfg.warmup,
+                cfg.repetitions,
+                false,
+            )?);
+        }
+    }
+    let mut delta_ratios = Vec::new();
+    for w in &bred_workloads {
+        for (name, e) in evaluators.iter_mut() {
+            if !args.json {
+                eprintln!("measuring {} on {name}, children in full and as deltas ...", w.name);
+            }
+            let full = bench::measure(e.as_mut(), name, w, &cfg.weights, cfg.warmup, cfg.repetitions, false)?;
+            let delta = bench::measure(e.as_mut(), name, w, &cfg.weights, cfg.warmup, cfg.repetitions, true)?;
+            delta_ratios.push(serde_json::json!({
+                "workload": w.name,
+                "backend": name,
+                "speedup": full.seconds.median / delta.seconds.median,
+                "effective_edge_evaluations": full.edge_evaluations,
+                "computed_full": full.computed_edge_evaluations,
+                "computed_delta": delta.computed_edge_evaluations,
+            }));
+            results.push(full);
+            results.push(delta);
         }
     }
     let ratios: Vec<(String, f64)> = workloads
@@ -108,19 +150,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "notes": notes,
             "results": results,
             "gpu_over_cpu": ratios.iter().map(|(w, r)| serde_json::json!({"workload": w, "speedup": r})).collect::<Vec<_>>(),
+            "delta_over_full": delta_ratios,
         });
         outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     outln!(
-        "{:<34} {:<34} {:>6} {:>21} {:>10} {:>10} {:>10} {:>24}",
+        "{:<34} {:<6} {:<34} {:>6} {:>21} {:>10} {:>10} {:>10} {:>9} {:>24}",
         "workload",
+        "deltas",
         "backend",
         "conns",
         "seconds med (min-max)",
         "genome/s",
         "image/s",
         "edge/s",
+        "computed",
         "gpu split up/comp/back"
     );
     for m in &results {
@@ -128,8 +173,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             m.split.map_or("-".into(), |s| format!("{:.3}/{:.3}/{:.3}", s.upload, s.compute, s.readback));
         let backend: String = m.backend.chars().take(34).collect();
         outln!(
-            "{:<34} {:<34} {:>6.0} {:>8.3} ({:.3}-{:.3}) {:>10.3e} {:>10.3e} {:>10.3e} {:>24}",
+            "{:<34} {:<6} {:<34} {:>6.0} {:>8.3} ({:.3}-{:.3}) {:>10.3e} {:>10.3e} {:>10.3e} {:>8.1}% {:>24}",
             m.workload,
+            if m.deltas { "on" } else { "off" },
             backend,
             m.mean_connections,
             m.seconds.median,
@@ -138,7 +184,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             m.genome_evaluations_per_second,
             m.image_evaluations_per_second,
             m.edge_evaluations_per_second,
+            100.0 * m.computed_edge_evaluations as f64 / m.edge_evaluations.max(1) as f64,
             split
+        );
+    }
+    outln!(
+        "edge/s counts effective edge-evaluations (enabled connection x image x weight delivered); \
+         computed: the share of them actually run (compiled edges; only the cones of children with deltas on)"
+    );
+    for r in &delta_ratios {
+        outln!(
+            "delta speed-up on {} ({}): {:.2}x (same run); edge-evaluations per run: {:.3e} effective, \
+             {:.3e} computed in full, {:.3e} with deltas",
+            r["workload"].as_str().unwrap_or(""),
+            r["backend"].as_str().unwrap_or(""),
+            r["speedup"].as_f64().unwrap_or(0.0),
+            r["effective_edge_evaluations"].as_u64().unwrap_or(0) as f64,
+            r["computed_full"].as_u64().unwrap_or(0) as f64,
+            r["computed_delta"].as_u64().unwrap_or(0) as f64,
         );
     }
     for (w, r) in &ratios {

@@ -53,6 +53,10 @@ pub struct Args {
     /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
     #[arg(long, value_enum)]
     backend: Option<Backend>,
+    /// Evaluate every child in full instead of as a delta of its parent (the same results, slower;
+    /// for comparisons and bisecting).
+    #[arg(long)]
+    no_delta: bool,
     /// Run directory (default: runs/<time>-seed<seed>).
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
@@ -103,6 +107,9 @@ fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
     c.backend = args.backend.unwrap_or(c.backend);
     // A fresh identity, whatever a --config copied from another run says.
     c.run_id = run::new_run_id();
+    if args.no_delta {
+        c.delta = false;
+    }
     c.validate()?;
     Ok(c)
 }
@@ -185,6 +192,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let (mut state, lock) = run::open(dir)?;
             if let Some(b) = args.backend {
                 state.config.backend = b;
+            }
+            // Deltas change how, not what, is computed: they can be switched off on resume.
+            if args.no_delta {
+                state.config.delta = false;
             }
             let train = training_data(&args.data, &state.config)?;
             if let Some(g) = state.population.first() {

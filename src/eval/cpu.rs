@@ -9,6 +9,7 @@ use super::fastmath::{apply, clamp_preact, exp};
 use super::{Evaluation, Evaluator, PairStats, Predictions};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::program::delta::Delta;
 use crate::program::{Op, Program, Programs};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -97,40 +98,93 @@ impl Evaluator for CpuEvaluator {
         format!("cpu: {} threads, {}", self.threads(), simd_level())
     }
 
+    fn evaluates_deltas(&self) -> bool {
+        true
+    }
+
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
+        self.evaluate_with_parents(programs, &vec![None; programs.len()], weights, indices)
+    }
+
+    fn evaluate_with_parents(
+        &mut self,
+        programs: &Programs,
+        parents: &[Option<usize>],
+        weights: &[f32],
+        indices: &[u32],
+    ) -> Result<Evaluation> {
         let n_w = weights.len();
         let mut stats = vec![PairStats::default(); programs.len() * n_w];
         if programs.is_empty() {
             return Ok(Evaluation { n_programs: 0, n_weights: n_w, n_examples: indices.len(), stats });
         }
         self.check_shape(programs.n_inputs, programs.n_outputs)?;
+        let families = families(parents, programs.len())?;
         let groups = self.groups(indices)?;
         let chunks: Vec<&[Group]> = groups.chunks(GROUPS_PER_TASK).collect();
-        let tasks: Vec<(usize, usize)> =
-            (0..programs.len()).flat_map(|p| (0..chunks.len()).map(move |c| (p, c))).collect();
+        let n_out = programs.n_outputs as usize;
+        // A family is its parent and the cones of its children; a task is one family on one chunk.
+        let first_output = |p: usize| (programs.ops_of(p).len() - n_out) as u32;
+        // Per family, the children to compute (with their cones) and those whose outputs are the
+        // parent's own rows: their outputs, hence their statistics, are exactly the parent's.
+        type Plans = (Vec<usize>, Vec<Delta>, Vec<usize>);
+        let plans: Vec<Plans> = self.install(|| {
+            families
+                .par_iter()
+                .map(|f| {
+                    let same_outputs: Vec<u32> = (first_output(f.parent)..).take(n_out).collect();
+                    let (mut computed, mut deltas, mut copies) = (Vec::new(), Vec::new(), Vec::new());
+                    for &c in &f.children {
+                        let d = Delta::plan(programs.view(f.parent), programs.view(c), n_out);
+                        if d.ops.is_empty() && d.outputs == same_outputs {
+                            copies.push(c);
+                        } else {
+                            computed.push(c);
+                            deltas.push(d);
+                        }
+                    }
+                    (computed, deltas, copies)
+                })
+                .collect()
+        });
+        let deltas: Vec<&[Delta]> = plans.iter().map(|p| &p.1[..]).collect();
         let partials: Vec<Vec<PairStats>> = self.install(|| {
+            let tasks: Vec<(usize, usize)> =
+                (0..families.len()).flat_map(|f| (0..chunks.len()).map(move |c| (f, c))).collect();
             tasks
                 .par_iter()
-                .map(|&(p, c)| {
+                .map(|&(f, c)| {
+                    let p = families[f].parent;
                     let kernel = Kernel::new(
                         programs.ops_of(p),
                         programs.edges_of(p),
                         programs.n_inputs,
                         programs.n_outputs,
                     );
-                    let mut acc = vec![PairStats::default(); n_w];
-                    kernel.run(chunks[c], weights, &mut |w, _, group, outputs, lse| {
-                        score_group(&mut acc[w], group, outputs, lse)
+                    let mut acc = vec![PairStats::default(); (1 + deltas[f].len()) * n_w];
+                    kernel.run(chunks[c], weights, deltas[f], &mut |member, w, _, group, outputs, lse| {
+                        score_group(&mut acc[member * n_w + w], group, outputs, lse)
                     });
                     acc
                 })
                 .collect()
         });
-        for (&(p, _), part) in tasks.iter().zip(partials) {
-            for (w, s) in part.into_iter().enumerate() {
-                let t = &mut stats[p * n_w + w];
-                t.ce_sum += s.ce_sum;
-                t.correct += s.correct;
+        // Per program, chunks are added in order from zero: the same sums as evaluating it alone.
+        let chunks_per_family = chunks.len();
+        for (t, part) in partials.into_iter().enumerate() {
+            let f = t / chunks_per_family;
+            let members = std::iter::once(families[f].parent).chain(plans[f].0.iter().copied());
+            for (p, member) in members.zip(part.chunks(n_w)) {
+                for (w, s) in member.iter().enumerate() {
+                    let t = &mut stats[p * n_w + w];
+                    t.ce_sum += s.ce_sum;
+                    t.correct += s.correct;
+                }
+            }
+        }
+        for (f, p) in families.iter().zip(&plans) {
+            for &c in &p.2 {
+                stats.copy_within(f.parent * n_w..(f.parent + 1) * n_w, c * n_w);
             }
         }
         Ok(Evaluation { n_programs: programs.len(), n_weights: n_w, n_examples: indices.len(), stats })
@@ -156,7 +210,7 @@ impl Evaluator for CpuEvaluator {
                     let mut classes = vec![0u8; weights.len() * n];
                     let mut outs =
                         if with_outputs { vec![0.0f32; weights.len() * n * n_out] } else { Vec::new() };
-                    kernel.run(chunk, weights, &mut |w, g, group, outputs, _| {
+                    kernel.run(chunk, weights, &[], &mut |_, w, g, group, outputs, _| {
                         for lane in 0..group.len {
                             let e = w * n + g * LANES + lane;
                             classes[e] = argmax(outputs, lane) as u8;
@@ -187,6 +241,60 @@ impl Evaluator for CpuEvaluator {
             start += m;
         }
         Ok(Predictions { n_weights: weights.len(), n_examples: n, classes, outputs })
+    }
+}
+
+/// A program evaluated in full and the programs evaluated as its deltas.
+struct Family {
+    parent: usize,
+    children: Vec<usize>,
+}
+
+/// Families in parent order, children in index order; a program without a parent is a parent.
+fn families(parents: &[Option<usize>], n: usize) -> Result<Vec<Family>> {
+    if parents.len() != n {
+        return Err(Error::Invalid(format!("{} parent entries for {n} programs", parents.len())));
+    }
+    let mut family_of = vec![usize::MAX; n];
+    let mut out = Vec::new();
+    for (i, p) in parents.iter().enumerate() {
+        if p.is_none() {
+            family_of[i] = out.len();
+            out.push(Family { parent: i, children: Vec::new() });
+        }
+    }
+    for (i, p) in parents.iter().enumerate() {
+        if let Some(p) = *p {
+            if p >= n || parents[p].is_some() {
+                return Err(Error::Invalid(format!(
+                    "program {i}'s parent {p} is not a program of this call evaluated in full"
+                )));
+            }
+            out[family_of[p]].children.push(i);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn argmax_of_all_lanes_is_argmax_of_each() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for n in [1, 2, 10] {
+            for _ in 0..200 {
+                // Few distinct values, so that ties (first maximum wins) are common.
+                let outputs: Vec<Lanes> =
+                    (0..n).map(|_| std::array::from_fn(|_| rng.random_range(-2..3) as f32)).collect();
+                let arg = argmax_lanes(&outputs);
+                for (lane, &a) in arg.iter().enumerate() {
+                    assert_eq!(a as usize, argmax(&outputs, lane));
+                }
+            }
+        }
     }
 }
 
@@ -234,11 +342,27 @@ fn log_sum_exp(outputs: &[Lanes]) -> Lanes {
 
 /// Adds the group's cross-entropy and correct predictions to `acc`.
 fn score_group(acc: &mut PairStats, group: &Group, outputs: &[Lanes], lse: &Lanes) {
+    let arg = argmax_lanes(outputs);
     for lane in 0..group.len {
         let label = group.labels[lane] as usize;
         acc.ce_sum += (lse[lane] - outputs[label][lane]) as f64;
-        acc.correct += (argmax(outputs, lane) == label) as u32;
+        acc.correct += (arg[lane] as usize == label) as u32;
     }
+}
+
+/// [`argmax`] of every lane at once: the same comparisons, written so that they vectorise.
+#[inline(always)]
+fn argmax_lanes(outputs: &[Lanes]) -> [u8; LANES] {
+    let mut best = outputs[0];
+    let mut arg = [0u8; LANES];
+    for (o, v) in outputs.iter().enumerate().skip(1) {
+        for l in 0..LANES {
+            let better = v[l] > best[l];
+            best[l] = if better { v[l] } else { best[l] };
+            arg[l] = if better { o as u8 } else { arg[l] };
+        }
+    }
+    arg
 }
 
 thread_local! {
@@ -247,9 +371,9 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<Lanes>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Receives each (weight index, group index, group, output lanes, log-sum-exp lanes) as the kernel
-/// produces it.
-type Sink<'s> = dyn FnMut(usize, usize, &Group, &[Lanes], &Lanes) + 's;
+/// Receives each (family member, weight index, group index, group, output lanes, log-sum-exp lanes) as
+/// the kernel produces it; member 0 is the program itself, member `1 + k` the child of delta `k`.
+type Sink<'s> = dyn FnMut(usize, usize, usize, &Group, &[Lanes], &Lanes) + 's;
 
 /// One program ready to run over example groups.
 struct Kernel<'a> {
@@ -264,25 +388,32 @@ impl<'a> Kernel<'a> {
         Kernel { ops, edges, first_op_slot: 1 + n_inputs as usize, n_outputs: n_outputs as usize }
     }
 
-    /// Runs every group at every weight; `sink(weight, group index, group, outputs, log-sum-exp)`
-    /// sees each group's output lanes and their log-softmax normaliser.
-    fn run(&self, groups: &[Group], weights: &[f32], sink: &mut Sink) {
+    /// Runs every group at every weight, then, still on that group, the cone of each child in
+    /// `deltas`; `sink` sees the outputs of each.
+    fn run(&self, groups: &[Group], weights: &[f32], deltas: &[Delta], sink: &mut Sink) {
         // The scratch is borrowed out here: a closure inside the AVX2 function would be compiled
         // without AVX2 (closures do not inherit target features).
         SCRATCH.with_borrow_mut(|scratch| {
             #[cfg(target_arch = "x86_64")]
             if std::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { self.run_avx2(groups, weights, sink, scratch) };
+                return unsafe { self.run_avx2(groups, weights, deltas, sink, scratch) };
             }
-            self.run_generic::<false>(groups, weights, sink, scratch)
+            self.run_generic::<false>(groups, weights, deltas, sink, scratch)
         })
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&self, groups: &[Group], weights: &[f32], sink: &mut Sink, scratch: &mut Vec<Lanes>) {
-        self.run_generic::<true>(groups, weights, sink, scratch)
+    unsafe fn run_avx2(
+        &self,
+        groups: &[Group],
+        weights: &[f32],
+        deltas: &[Delta],
+        sink: &mut Sink,
+        scratch: &mut Vec<Lanes>,
+    ) {
+        self.run_generic::<true>(groups, weights, deltas, sink, scratch)
     }
 
     #[inline(always)]
@@ -290,25 +421,29 @@ impl<'a> Kernel<'a> {
         &self,
         groups: &[Group],
         weights: &[f32],
+        deltas: &[Delta],
         sink: &mut Sink,
         scratch: &mut Vec<Lanes>,
     ) {
         let n_ops = self.ops.len();
         let n_w = weights.len();
         // Every element is written before it is read, so the thread's scratch is reused as it is.
-        let needed = n_ops * (1 + n_w);
+        // Value rows: the program's ops, then (one child at a time) a child's cone.
+        let max_cone = deltas.iter().map(|d| d.ops.len()).max().unwrap_or(0);
+        let needed = n_ops + (n_ops + max_cone) * n_w;
         if scratch.len() < needed {
             scratch.resize(needed, [0.0; LANES]);
         }
-        let (consts, values) = scratch[..needed].split_at_mut(n_ops);
+        let (parent_consts, values) = scratch[..needed].split_at_mut(n_ops);
         let mut outputs = vec![[0.0f32; LANES]; self.n_outputs];
         let zero = [0.0f32; LANES];
+        let first_output = n_ops - self.n_outputs;
         for (g, group) in groups.iter().enumerate() {
             // Weight-independent part of each op's sum: its bias and input sources.
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize;
                 let srcs = &self.edges[start..start + op.n_const as usize];
-                consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
+                parent_consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
             }
             // Ops outer, weights inner: each edge index is read once for all weights, and the
             // activation branch repeats for every weight, so it is predicted. `values` holds
@@ -316,33 +451,79 @@ impl<'a> Kernel<'a> {
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize + op.n_const as usize;
                 let srcs = &self.edges[start..start + op.n_hidden as usize];
-                let (done, rest) = values.split_at_mut(k * n_w);
-                let out = &mut rest[..n_w];
-                for w0 in (0..n_w).step_by(WEIGHT_BLOCK) {
-                    let w1 = (w0 + WEIGHT_BLOCK).min(n_w);
-                    accumulate_weights::<AVX2>(
-                        &consts[k],
-                        done,
-                        srcs,
-                        self.first_op_slot,
-                        n_w,
-                        w0,
-                        &mut out[w0..w1],
-                    );
-                }
-                for (acc, &weight) in out.iter_mut().zip(weights) {
-                    finish_node::<AVX2>(acc, weight, op.activation);
-                }
+                node_row::<AVX2>(
+                    &parent_consts[k],
+                    values,
+                    k,
+                    srcs,
+                    self.first_op_slot,
+                    weights,
+                    op.activation,
+                );
             }
-            let first_output = n_ops - self.n_outputs;
-            for w in 0..n_w {
-                for (o, row) in outputs.iter_mut().enumerate() {
-                    *row = values[(first_output + o) * n_w + w];
+            emit(values, first_output..n_ops, weights.len(), &mut outputs, &mut |w, outputs, lse| {
+                sink(0, w, g, group, outputs, lse)
+            });
+            // Each cone op sums its sources in the child's order, exactly as the child's own
+            // program would; sources outside the cone are read from the parent's rows.
+            for (d, delta) in deltas.iter().enumerate() {
+                for (j, op) in delta.ops.iter().enumerate() {
+                    let start = op.src_start as usize;
+                    let (consts, srcs) = delta.edges[start..start + (op.n_const + op.n_hidden) as usize]
+                        .split_at(op.n_const as usize);
+                    let init = match delta.same_consts[j] {
+                        Some(m) => parent_consts[m as usize],
+                        None => accumulate::<AVX2>(&zero, &group.inputs, consts, 0),
+                    };
+                    node_row::<AVX2>(&init, values, n_ops + j, srcs, 0, weights, op.activation);
                 }
-                let lse = log_sum_exp(&outputs);
-                sink(w, g, group, &outputs, &lse);
+                let rows = delta.outputs.iter().map(|&r| r as usize);
+                emit(values, rows, weights.len(), &mut outputs, &mut |w, outputs, lse| {
+                    sink(1 + d, w, g, group, outputs, lse)
+                });
             }
         }
+    }
+}
+
+/// Computes value row `k` (all weights) from `init` and the rows `srcs - base` before it.
+#[inline(always)]
+fn node_row<const AVX2: bool>(
+    init: &Lanes,
+    values: &mut [Lanes],
+    k: usize,
+    srcs: &[u32],
+    base: usize,
+    weights: &[f32],
+    activation: u32,
+) {
+    let n_w = weights.len();
+    let (done, rest) = values.split_at_mut(k * n_w);
+    let out = &mut rest[..n_w];
+    for w0 in (0..n_w).step_by(WEIGHT_BLOCK) {
+        let w1 = (w0 + WEIGHT_BLOCK).min(n_w);
+        accumulate_weights::<AVX2>(init, done, srcs, base, n_w, w0, &mut out[w0..w1]);
+    }
+    for (acc, &weight) in out.iter_mut().zip(weights) {
+        finish_node::<AVX2>(acc, weight, activation);
+    }
+}
+
+/// Hands `sink(weight, outputs, log-sum-exp)` the value rows `rows` at each weight.
+#[inline(always)]
+fn emit(
+    values: &[Lanes],
+    rows: impl Iterator<Item = usize> + Clone,
+    n_w: usize,
+    outputs: &mut [Lanes],
+    sink: &mut dyn FnMut(usize, &[Lanes], &Lanes),
+) {
+    for w in 0..n_w {
+        for (row, r) in outputs.iter_mut().zip(rows.clone()) {
+            *row = values[r * n_w + w];
+        }
+        let lse = log_sum_exp(outputs);
+        sink(w, outputs, &lse);
     }
 }
 

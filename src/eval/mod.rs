@@ -87,6 +87,25 @@ pub trait Evaluator {
     /// Cross-entropy sums and correct counts for every (program, weight) over the examples `indices`.
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation>;
 
+    /// [`Evaluator::evaluate`], told that program `i` was bred from program `parents[i]` of the same
+    /// call (a parent has no parent itself), so that it may evaluate children as deltas of their
+    /// parents. The results are those of `evaluate`, exactly on the CPU. By default: `evaluate`.
+    fn evaluate_with_parents(
+        &mut self,
+        programs: &Programs,
+        parents: &[Option<usize>],
+        weights: &[f32],
+        indices: &[u32],
+    ) -> Result<Evaluation> {
+        let _ = parents;
+        self.evaluate(programs, weights, indices)
+    }
+
+    /// Whether `evaluate_with_parents` computes children as deltas (rather than in full).
+    fn evaluates_deltas(&self) -> bool {
+        false
+    }
+
     /// The time split of the last `evaluate`, where the evaluator measures one.
     fn last_split(&self) -> Option<TimeSplit> {
         None

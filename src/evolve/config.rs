@@ -45,6 +45,9 @@ pub struct SearchConfig {
     /// run's checkpoint, so that a resume refuses another run's checkpoint. Empty outside a run.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub run_id: String,
+    /// Evaluate children as deltas of their parents where the evaluator can (the same results,
+    /// less work); off only to compare or bisect.
+    pub delta: bool,
 }
 
 /// The default champion re-check: the whole MNIST training set.
@@ -75,6 +78,7 @@ impl Default for SearchConfig {
             semantics: Semantics::Neat,
             champion_check: CHAMPION_CHECK,
             run_id: String::new(),
+            delta: true,
         }
     }
 }

@@ -356,16 +356,17 @@ pub fn execute(
 ) -> Result<Outcome> {
     let every = search.state.config.checkpoint_every;
     let total = search.state.config.generations;
+    let mut saver = BackgroundSaver::default();
     while !search.is_done() {
         if interrupt.load(Ordering::SeqCst) {
-            save_checkpoint(dir, &search.state)?;
+            saver.save_now(dir, &search.state)?;
             return Ok(Outcome::Interrupted { generation: search.state.generation });
         }
         let t = Instant::now();
         let stats = match search.step(task) {
             Ok(s) => s,
             Err(e) => {
-                save_checkpoint(dir, &search.state)?;
+                saver.save_now(dir, &search.state)?;
                 return Err(Error::Invalid(format!(
                     "generation {} failed: {e}\nthe checkpoint in {} is intact: continue with `wann search --resume {}` \
                      (add --backend cpu to continue on the CPU)",
@@ -382,16 +383,86 @@ pub fn execute(
         }
         let seconds = t.elapsed().as_secs_f64();
         append_log(dir, &stats, seconds)?;
-        if search.state.generation.is_multiple_of(every) || search.is_done() {
-            save_checkpoint(dir, &search.state)?;
+        if search.is_done() {
+            saver.save_now(dir, &search.state)?;
+        } else if search.state.generation.is_multiple_of(every) {
+            saver.save(dir, search.state.clone())?;
         }
         progress.generation(&stats, seconds, total);
     }
     Ok(Outcome::Completed)
 }
 
+/// Writes periodic checkpoints on a thread of their own, so that the search does not wait for the
+/// encoding and the disk. One is in flight at most: the next save, and every synchronous save, waits
+/// for it first (so files land in order), and its error surfaces there.
+#[derive(Default)]
+struct BackgroundSaver {
+    pending: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl BackgroundSaver {
+    /// Saves `state` (a snapshot the search no longer touches) in the background.
+    fn save(&mut self, dir: &Path, state: SearchState) -> Result<()> {
+        self.wait()?;
+        let dir = dir.to_path_buf();
+        self.pending = Some(std::thread::spawn(move || save_checkpoint(&dir, &state)));
+        Ok(())
+    }
+
+    /// Saves `state` now, after the save in flight: a newer checkpoint that supersedes it, so an
+    /// error of that older save no longer matters (this one's own error does).
+    fn save_now(&mut self, dir: &Path, state: &SearchState) -> Result<()> {
+        let _ = self.wait();
+        save_checkpoint(dir, state)
+    }
+
+    /// Waits for the save in flight, if any, and returns its result.
+    fn wait(&mut self) -> Result<()> {
+        match self.pending.take() {
+            Some(h) => {
+                h.join().unwrap_or_else(|_| Err(Error::Invalid("the checkpoint writer failed".into())))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BackgroundSaver {
+    /// Leaves no checkpoint half-done behind an early return (its error was already superseded).
+    fn drop(&mut self) {
+        let _ = self.wait();
+    }
+}
+
 /// Default run directory name: `runs/<UTC time>-seed<seed>`, e.g. `runs/2026-11-30T05-24-10Z-seed0`.
 pub fn default_dir(seed: u64) -> PathBuf {
     let stamp = crate::fsutil::utc_stamp(std::time::SystemTime::now());
     PathBuf::from("runs").join(format!("{stamp}-seed{seed}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_background_checkpoint_is_the_snapshot_it_was_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SearchConfig { population: 4, ..Default::default() };
+        let mut search = Search::new(config, 3, 2).unwrap();
+        let snapshot = search.state.clone();
+        let mut saver = BackgroundSaver::default();
+        saver.save(dir.path(), search.state.clone()).unwrap();
+        // The search moves on while the checkpoint is written.
+        search.state.generation = 9;
+        search.state.population.truncate(1);
+        saver.wait().unwrap();
+        assert_eq!(load_checkpoint(dir.path()).unwrap(), snapshot);
+        // A failed write comes back from `wait`, once.
+        std::fs::remove_file(dir.path().join(CHECKPOINT)).unwrap();
+        std::fs::create_dir_all(dir.path().join(CHECKPOINT).join("in-the-way")).unwrap();
+        saver.save(dir.path(), snapshot).unwrap();
+        assert!(saver.wait().unwrap_err().to_string().contains(CHECKPOINT));
+        assert!(saver.wait().is_ok());
+    }
 }

@@ -83,6 +83,8 @@ pub struct GenerationStats {
 pub struct Search {
     pub state: SearchState,
     programs: Vec<Option<Arc<Program>>>,
+    /// Per individual, the elite of the same generation it was bred from (none after a resume).
+    parents: Vec<Option<usize>>,
 }
 
 impl Search {
@@ -114,7 +116,8 @@ impl Search {
     /// Continues from a saved state.
     pub fn resume(state: SearchState) -> Search {
         let programs = vec![None; state.population.len()];
-        Search { state, programs }
+        let parents = vec![None; state.population.len()];
+        Search { state, programs, parents }
     }
 
     pub fn is_done(&self) -> bool {
@@ -135,6 +138,14 @@ impl Search {
             self.programs[i] = Some(Arc::new(p?));
         }
         Ok(())
+    }
+
+    /// The programs `step` evaluates next, packed, and each one's parent among them (see
+    /// [`Task::fitness_with_parents`]): for tests and benchmarks of the generation workload.
+    pub fn next_generation(&mut self) -> Result<(Programs, Vec<Option<usize>>)> {
+        self.compile_missing()?;
+        let packed = Programs::pack(self.programs.iter().map(|p| p.as_deref().expect("compiled above")));
+        Ok((packed, self.parents.clone()))
     }
 
     /// Runs one generation.
@@ -161,7 +172,11 @@ impl Search {
         let programs: Vec<&Program> =
             self.programs.iter().map(|p| p.as_deref().expect("compiled above")).collect();
         let packed = Programs::pack(programs.iter().copied());
-        let fit = task.fitness(&packed, &cfg.weights, Sample::Generation(g))?;
+        let fit = if cfg.delta {
+            task.fitness_with_parents(&packed, &self.parents, &cfg.weights, Sample::Generation(g))?
+        } else {
+            task.fitness(&packed, &cfg.weights, Sample::Generation(g))?
+        };
         let mean: Vec<f64> = fit.chunks(n_w).map(|f| f.iter().sum::<f64>() / n_w as f64).collect();
         let max: Vec<f64> =
             fit.chunks(n_w).map(|f| f.iter().copied().fold(f64::NEG_INFINITY, f64::max)).collect();
@@ -209,9 +224,10 @@ impl Search {
             .collect();
         let rank = nsga::rank_with(&objs, cfg.semantics);
         let stats_nodes: Vec<usize> = self.state.population.iter().map(Genome::node_count).collect();
-        let (population, programs) = self.breed(&rank);
+        let (population, programs, parents) = self.breed(&rank);
         self.state.population = population;
         self.programs = programs;
+        self.parents = parents;
         self.state.generation += 1;
         let evolve_seconds = t2.elapsed().as_secs_f64();
 
@@ -238,7 +254,9 @@ impl Search {
 
     /// Cull the worst, keep the best as elites, fill the rest with one-mutation children of
     /// tournament winners. Children whose mutation was impossible keep their parent's program.
-    fn breed(&mut self, rank: &[usize]) -> (Vec<Genome>, Vec<Option<Arc<Program>>>) {
+    /// Also returns each child's parent where the parent is an elite (kept at the same index).
+    #[allow(clippy::type_complexity)]
+    fn breed(&mut self, rank: &[usize]) -> (Vec<Genome>, Vec<Option<Arc<Program>>>, Vec<Option<usize>>) {
         let cfg = &self.state.config;
         let (culled, n_elites, n_children) = cfg.selection_counts();
         let mut order: Vec<usize> = (0..rank.len()).collect();
@@ -255,11 +273,14 @@ impl Search {
         // mutations then run in parallel, each child with its own stream and its own block of
         // innovation numbers and node ids, so the result does not depend on the thread count.
         let rng = &mut self.state.rng;
+        let mut bred_from = vec![None; n_elites];
         let plans: Vec<(usize, u64)> = (0..n_children)
             .map(|_| {
                 let mut winner =
                     || (0..cfg.tournament).map(|_| rng.random_range(0..pool)).min().expect("tournament >= 1");
                 let (a, b) = (winner(), winner());
+                // The elites are `order[..n_elites]`, placed first in the new population.
+                bred_from.push((a.min(b) < n_elites).then_some(a.min(b)));
                 (order[a.min(b)], rng.random::<u64>())
             })
             .collect();
@@ -294,7 +315,7 @@ impl Search {
             programs.push(if changed { None } else { self.programs[parent].clone() });
             population.push(child);
         }
-        (population, programs)
+        (population, programs, bred_from)
     }
 }
 

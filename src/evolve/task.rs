@@ -23,6 +23,18 @@ pub trait Task {
     fn n_outputs(&self) -> u32;
     /// Fitness (higher is better) of every (program, weight) pair: `[program * weights.len() + w]`.
     fn fitness(&mut self, programs: &Programs, weights: &[f32], sample: Sample) -> Result<Vec<f64>>;
+    /// [`Task::fitness`], told that program `i` was bred from program `parents[i]` of the same call
+    /// (see [`Evaluator::evaluate_with_parents`]); the same results. By default: `fitness`.
+    fn fitness_with_parents(
+        &mut self,
+        programs: &Programs,
+        parents: &[Option<usize>],
+        weights: &[f32],
+        sample: Sample,
+    ) -> Result<Vec<f64>> {
+        let _ = parents;
+        self.fitness(programs, weights, sample)
+    }
     /// Edge-evaluations one program costs per weight value and enabled connection (for throughput).
     fn cases_per_evaluation(&self) -> u64;
 }
@@ -86,6 +98,17 @@ impl Task for Classification {
     fn fitness(&mut self, programs: &Programs, weights: &[f32], sample: Sample) -> Result<Vec<f64>> {
         let indices = self.indices(sample);
         let ev = self.evaluator.evaluate(programs, weights, &indices)?;
+        Ok(ev.stats.iter().map(|s| -s.ce_sum / indices.len() as f64).collect())
+    }
+    fn fitness_with_parents(
+        &mut self,
+        programs: &Programs,
+        parents: &[Option<usize>],
+        weights: &[f32],
+        sample: Sample,
+    ) -> Result<Vec<f64>> {
+        let indices = self.indices(sample);
+        let ev = self.evaluator.evaluate_with_parents(programs, parents, weights, &indices)?;
         Ok(ev.stats.iter().map(|s| -s.ce_sum / indices.len() as f64).collect())
     }
     fn cases_per_evaluation(&self) -> u64 {

@@ -12,6 +12,8 @@
 
 pub mod liveness;
 
+pub mod delta;
+
 use crate::error::{Error, Result};
 use crate::genome::{Activation, Genome};
 use bytemuck::{Pod, Zeroable};
@@ -52,6 +54,9 @@ pub struct Program {
     /// For each edge, the index in the genome's `conns` of the connection gene it expresses (trained
     /// weights are kept per gene).
     pub edge_genes: Vec<u32>,
+    /// The genome node each op computes, one per op: lets a child's program find the ops it shares
+    /// with its parent's ([`delta`]).
+    pub node_ids: Vec<u32>,
     /// Expressed connections of the genome (the search's complexity objective; includes pruned ones).
     /// The name predates semantics: under `neat` these are exactly the enabled genes.
     pub enabled_connections: u32,
@@ -74,6 +79,25 @@ impl Program {
     pub fn edge_split(&self) -> (u64, u64) {
         self.ops.iter().fold((0, 0), |(c, h), op| (c + op.n_const as u64, h + op.n_hidden as u64))
     }
+
+    pub fn view(&self) -> View<'_> {
+        View {
+            first_op_slot: self.first_op_slot(),
+            ops: &self.ops,
+            edges: &self.edges,
+            node_ids: &self.node_ids,
+        }
+    }
+}
+
+/// One program's buffers, borrowed from a [`Program`] or a packed [`Programs`].
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    pub first_op_slot: u32,
+    pub ops: &'a [Op],
+    pub edges: &'a [u32],
+    /// Node id per op (empty where unknown: then nothing is shared with another program).
+    pub node_ids: &'a [u32],
 }
 
 /// Compiles a genome, validating it first.
@@ -161,6 +185,10 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
     let mut ops = Vec::with_capacity(order.len());
     let mut edges = Vec::new();
     let mut edge_genes = Vec::new();
+    let node_ids = order
+        .iter()
+        .map(|&n| if n < n_hidden { genome.hidden[n].id } else { first_output + (n - n_hidden) as u32 })
+        .collect();
     for &n in &order {
         let mut slots: Vec<(u32, u32)> =
             sources[n].iter().map(|&(id, s, gene)| (s.map_or(id, |s| slot_of[s]), gene)).collect();
@@ -182,6 +210,7 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
         ops,
         edges,
         edge_genes,
+        node_ids,
         enabled_connections: genome.expressed_connections() as u32,
         node_count: genome.node_count() as u32,
     })
@@ -195,6 +224,8 @@ pub struct Programs {
     pub headers: Vec<ProgramHeader>,
     pub ops: Vec<Op>,
     pub edges: Vec<u32>,
+    /// Node id per op, laid out like `ops`.
+    pub node_ids: Vec<u32>,
     pub enabled_connections: Vec<u32>,
 }
 
@@ -218,6 +249,11 @@ impl Programs {
             });
             out.ops.extend_from_slice(&p.ops);
             out.edges.extend_from_slice(&p.edges);
+            if p.node_ids.len() == p.ops.len() {
+                out.node_ids.extend_from_slice(&p.node_ids);
+            } else {
+                out.node_ids.extend(std::iter::repeat_n(delta::UNKNOWN_NODE, p.ops.len()));
+            }
             out.enabled_connections.push(p.enabled_connections);
         }
         out
@@ -234,6 +270,7 @@ impl Programs {
             });
             out.ops.extend_from_slice(self.ops_of(i));
             out.edges.extend_from_slice(self.edges_of(i));
+            out.node_ids.extend_from_slice(self.node_ids_of(i));
             out.enabled_connections.push(self.enabled_connections[i]);
         }
         out
@@ -255,6 +292,24 @@ impl Programs {
     pub fn edges_of(&self, i: usize) -> &[u32] {
         let h = self.headers[i];
         &self.edges[h.edge_start as usize..(h.edge_start + h.n_edges) as usize]
+    }
+
+    /// Node ids of program `i`'s ops (empty if the buffers were built without them).
+    pub fn node_ids_of(&self, i: usize) -> &[u32] {
+        let h = self.headers[i];
+        if self.node_ids.len() != self.ops.len() {
+            return &[];
+        }
+        &self.node_ids[h.op_start as usize..(h.op_start + h.n_ops) as usize]
+    }
+
+    pub fn view(&self, i: usize) -> View<'_> {
+        View {
+            first_op_slot: 1 + self.n_inputs,
+            ops: self.ops_of(i),
+            edges: self.edges_of(i),
+            node_ids: self.node_ids_of(i),
+        }
     }
 
     /// Enabled connections over all programs: the unit of the edge-evaluation count.
