@@ -39,7 +39,8 @@ pub struct SearchConfig {
     #[serde(default)]
     pub semantics: Semantics,
     /// Training images a candidate champion is re-checked on before it replaces the champion (all of
-    /// them when the training set is smaller, as the default is: the whole set, 60,000).
+    /// them when the training set is smaller). The default, 20,000, is as many as the reference's
+    /// 20 fresh 1,000-image minibatches.
     pub champion_check: usize,
     /// Not a setting: the identity of the run directory this config belongs to, also kept in the
     /// run's checkpoint, so that a resume refuses another run's checkpoint. Empty outside a run.
@@ -50,8 +51,8 @@ pub struct SearchConfig {
     pub delta: bool,
 }
 
-/// The default champion re-check: the whole MNIST training set.
-pub const CHAMPION_CHECK: usize = 60_000;
+/// The default champion re-check: 20,000 fresh training images (the reference: 20 x 1,000).
+pub const CHAMPION_CHECK: usize = 20_000;
 /// Most networks per generation: memory grows with the population (the paper uses 960).
 pub const MAX_POPULATION: usize = 100_000;
 /// Most shared weight values a network is judged at (the paper uses 6).
