@@ -6,7 +6,7 @@
 #
 # It builds the release binary, then records: `wann gpu-info`; `wann bench` on the GPU (start, mid and
 # champion-sized generations of 960 networks x 6 weights x 1000 images, the test-set workload, and the
-# generation workload when this `wann bench` has one), with per-kernel GPU timestamps where the adapter
+# bred-generation workloads with and without deltas), with per-kernel GPU timestamps where the adapter
 # supports TIMESTAMP_QUERY; the same workloads on the CPU of the same machine; the GPU tests. Results go
 # to $OUT (default: device-results/): one device.json with everything and a short summary.txt.
 # MNIST must be in data/mnist (bash data/fetch.sh) or WANN_DATA. Nothing here needs the network
@@ -35,29 +35,20 @@ if [ "$QUICK" = 1 ]; then
 else
   BENCH=(--population 960 --minibatch 1000 --test-images 10000 --repetitions 5 --warmup 1)
 fi
-# The generation workload (a whole search generation) where this `wann bench` has one: as a size
-# (listed when an unknown size is asked for) or as a --generation flag. Absent: skipped and said so.
+# The bred-generation workloads: a generation made by the search's own selection and mutation,
+# timed with and without children as deltas of their parents in the same run (the GPU evaluates
+# children in full either way; the CPU runs their cones only).
 SIZES=start,mid,champion
-GENERATION=()
-if "$WANN" bench --sizes no-such-size 2>&1 | grep -q generation; then
-  GENERATION=(--sizes generation)
-elif "$WANN" bench --help 2>&1 | grep -q -- "--generation"; then
-  GENERATION=(--generation)
-fi
 log "bench on the GPU: ${BENCH[*]}"
-"$WANN" bench --backend gpu --sizes "$SIZES" "${BENCH[@]}" --json \
+"$WANN" bench --backend gpu --sizes "$SIZES" --bred none "${BENCH[@]}" --json \
   >"$OUT/bench-gpu.json" 2>>"$OUT/log.txt" || log "GPU bench failed (see $OUT/log.txt)"
-if [ "${#GENERATION[@]}" -gt 0 ]; then
-  log "generation workload on the GPU: ${GENERATION[*]}"
-  "$WANN" bench --backend gpu "${GENERATION[@]}" "${BENCH[@]}" --json \
-    >"$OUT/bench-gpu-generation.json" 2>>"$OUT/log.txt" || log "generation workload failed (see $OUT/log.txt)"
-else
-  log "this wann bench has no generation workload: skipped"
-fi
+log "bred generations on the GPU"
+"$WANN" bench --backend gpu --sizes none --bred "$SIZES" "${BENCH[@]}" --json \
+  >"$OUT/bench-gpu-generation.json" 2>>"$OUT/log.txt" || log "bred-generation workload failed (see $OUT/log.txt)"
 log "bench on the CPU of the same machine"
 CPU_BENCH=("${BENCH[@]}")
 [ "$QUICK" = 0 ] && CPU_BENCH=(--population 960 --minibatch 1000 --test-images 10000 --repetitions 2 --warmup 1)
-"$WANN" bench --backend cpu --sizes "$SIZES" "${CPU_BENCH[@]}" --json \
+"$WANN" bench --backend cpu --sizes "$SIZES" --bred "$SIZES" "${CPU_BENCH[@]}" --json \
   >"$OUT/bench-cpu.json" 2>>"$OUT/log.txt" || log "CPU bench failed"
 
 if [ "$QUICK" = 0 ]; then

@@ -60,14 +60,16 @@ def main():
     adapter = m.group(1) if m else "unknown"
     device = next((d for d in DEVICES if re.search(d[0], adapter)), None)
     results = (gpu or {}).get("results", []) + (gen or {}).get("results", [])
-    cpu_by_workload = {r["workload"]: r for r in (cpu or {}).get("results", [])}
+    # Bred generations appear twice (children as deltas of their parents, and in full).
+    key = lambda r: (r["workload"], bool(r.get("deltas", False)))
+    cpu_by_workload = {key(r): r for r in (cpu or {}).get("results", [])}
     rows = []
     for r in results:
         edges = r["edge_evaluations_per_second"] * r["seconds"]["median"]
         kernels = r.get("kernel_seconds", {})
         kernel_time = kernels.get("evaluate_onchip", 0.0) + kernels.get("evaluate", 0.0)
         row = {
-            "workload": r["workload"],
+            "workload": r["workload"] + (" (deltas on)" if r.get("deltas") else ""),
             "seconds": r["seconds"]["median"],
             "edge_evaluations": edges,
             "edge_evaluations_per_second": r["edge_evaluations_per_second"],
@@ -80,7 +82,7 @@ def main():
             bound = min(device[2] / INSTR_PER_EDGE, device[3] / SHARED_BYTES_PER_EDGE)
             row["roofline_edge_evaluations_per_second"] = bound
             row["fraction_of_roofline"] = row.get("kernel_edge_evaluations_per_second", row["edge_evaluations_per_second"]) / bound
-        c = cpu_by_workload.get(r["workload"])
+        c = cpu_by_workload.get(key(r))
         if c:
             row["cpu_seconds"] = c["seconds"]["median"]
             row["gpu_over_cpu"] = c["seconds"]["median"] / r["seconds"]["median"]
@@ -122,7 +124,9 @@ def main():
         for l in comparison_rows:
             print("    " + l[:100])
     if gen is None:
-        print("generation workload: not offered by this wann bench")
+        print("bred-generation workload: missing (see log.txt)")
+    for r in (cpu or {}).get("delta_over_full", []):
+        print(f"CPU delta speed-up on {r.get('workload')}: {r.get('speedup', 0):.2f}x (same run)")
     print(f"GPU tests: exit code {rc}; " + "; ".join(f"{a}: {b} passed, {c} failed" for a, b, c in passed))
 
 
