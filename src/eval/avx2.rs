@@ -5,6 +5,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::PREACT_LIMIT;
+use crate::genome::activation::id as act;
 use std::arch::x86_64::*;
 
 type V = __m256;
@@ -114,17 +115,17 @@ unsafe fn tanh(x: V) -> V {
 #[inline(always)]
 unsafe fn apply(id: u32, x: V) -> V {
     match id {
-        2 => _mm256_and_ps(gt(x, splat(0.0)), splat(1.0)),
-        3 => sin_pi(x),
-        4 => exp(mul(mul(splat(-0.5), x), x)),
-        5 => tanh(x),
-        6 => mul(add(tanh(mul(splat(0.5), x)), splat(1.0)), splat(0.5)),
-        7 => neg(x),
-        8 => _mm256_andnot_ps(splat(-0.0), x),
-        9 => _mm256_and_ps(gt(x, splat(0.0)), x),
-        10 => sin_pi(add(reduce_period(x), splat(0.5))),
-        11 => mul(x, x),
-        _ => x,
+        act::STEP => _mm256_and_ps(gt(x, splat(0.0)), splat(1.0)),
+        act::SIN => sin_pi(x),
+        act::GAUSSIAN => exp(mul(mul(splat(-0.5), x), x)),
+        act::TANH => tanh(x),
+        act::SIGMOID => mul(add(tanh(mul(splat(0.5), x)), splat(1.0)), splat(0.5)),
+        act::INVERSE => neg(x),
+        act::ABS => _mm256_andnot_ps(splat(-0.0), x),
+        act::RELU => _mm256_and_ps(gt(x, splat(0.0)), x),
+        act::COSINE => sin_pi(add(reduce_period(x), splat(0.5))),
+        act::SQUARE => mul(x, x),
+        _ => x, // linear
     }
 }
 
@@ -151,7 +152,7 @@ mod tests {
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let special = [0.0f32, -0.0, 0.5, -0.5, 1.0, 0.25, -0.25, 1e-30, 9.0, 80.0, 1e4, -1e4, 3.75, 4999.5];
-        for id in 1..=11u32 {
+        for id in crate::genome::Activation::ALL.map(|a| a.id()) {
             for round in 0..2000 {
                 let mut v = [0.0f32; 16];
                 for (l, x) in v.iter_mut().enumerate() {

@@ -21,6 +21,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::cpu::CpuEvaluator;
 use crate::eval::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
+use crate::genome::Activation;
 use crate::program::{Op, Program, ProgramHeader, Programs};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,16 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 const SHADER: &str = include_str!("../../../shaders/eval.wgsl");
+
+/// The shader with the activation ids it switches on (`ACT_*`) appended from [`Activation`], so that
+/// they are named in one place; appended, not prepended, so that line numbers in errors stay right.
+fn shader_source() -> String {
+    let mut source = String::from(SHADER);
+    for a in Activation::ALL {
+        source += &format!("const ACT_{}: u32 = {}u;\n", a.name().to_uppercase(), a.id());
+    }
+    source
+}
 
 /// Tuning and test knobs. The defaults are what the command line uses.
 #[derive(Clone, Debug)]
@@ -410,7 +421,7 @@ impl GpuEvaluator {
         let scopes = Scopes::push(&self.device);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("eval.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(shader_source().into()),
         });
         let mut pipelines = HashMap::new();
         for k in Kernel::ALL {
@@ -667,7 +678,7 @@ impl GpuEvaluator {
         if self.onchip_module.is_none() {
             let desc = wgpu::ShaderModuleDescriptor {
                 label: Some("eval.wgsl (on-chip)"),
-                source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+                source: wgpu::ShaderSource::Wgsl(shader_source().into()),
             };
             let module = if self.opts.runtime_checks {
                 self.device.create_shader_module(desc)
