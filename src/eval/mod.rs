@@ -8,7 +8,7 @@
 //! whatever the network; a network that saturates gets a finite, poor fitness.
 
 #[cfg(target_arch = "x86_64")]
-mod avx2;
+pub(crate) mod avx2;
 pub mod backend;
 pub mod cpu;
 pub mod fastmath;
