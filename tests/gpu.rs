@@ -1,6 +1,7 @@
 //! The GPU evaluator against the fast CPU evaluator and the f64 reference, on random genomes and real
 //! MNIST minibatches. Without a GPU adapter (or MNIST) these tests print a SKIPPED line saying why and
 //! return, unless `WANN_REQUIRE_GPU=1` (CI, on lavapipe), where a missing adapter fails them.
+#![cfg(feature = "gpu")]
 
 #[macro_use]
 mod common;
