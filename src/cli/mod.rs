@@ -125,6 +125,7 @@ fn advice(e: &anyhow::Error) -> Option<String> {
             "continue with `wann search --resume {}` (add --backend cpu to continue on the CPU)",
             dir.display()
         )),
+        wann::Error::Gpu(_) => Some("--backend cpu evaluates on the CPU".into()),
         _ => None,
     }
 }

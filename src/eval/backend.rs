@@ -52,7 +52,7 @@ pub fn open(backend: Backend, data: Arc<Dataset>) -> Result<(Box<dyn Evaluator +
             let reason = match gpu::best_adapter() {
                 None => "no GPU adapter found".to_string(),
                 Some(info) if info.device_type == wgpu::DeviceType::Cpu => format!(
-                    "the only GPU adapter is a software one, {}, slower than the CPU evaluator; --backend gpu forces it",
+                    "the only GPU adapter is a software one, {}, slower than the CPU evaluator; asking for the gpu backend forces it",
                     gpu::adapter_name(&info)
                 ),
                 Some(_) => match gpu::GpuEvaluator::new(data.clone()) {

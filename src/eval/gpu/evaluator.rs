@@ -223,7 +223,7 @@ impl GpuEvaluator {
         let adapter = pick_adapter(&instance).ok_or_else(|| {
             Error::Gpu(
                 "no GPU adapter found (wgpu saw no Vulkan, Metal or DX12 device with compute shaders): \
-                 install a Vulkan driver (for example Mesa's lavapipe: mesa-vulkan-drivers) or use --backend cpu"
+                 install a Vulkan driver (for example Mesa's lavapipe: mesa-vulkan-drivers) or evaluate on the CPU"
                     .into(),
             )
         })?;
@@ -236,14 +236,14 @@ impl GpuEvaluator {
             || limits.max_compute_workgroup_size_x < TILE as u32
         {
             return Err(Error::Gpu(format!(
-                "{} allows only {} threads per workgroup; the evaluator needs {TILE}; use --backend cpu",
+                "{} allows only {} threads per workgroup; the evaluator needs {TILE}; evaluate on the CPU instead",
                 adapter_name(&info),
                 limits.max_compute_invocations_per_workgroup
             )));
         }
         if limits.max_storage_buffers_per_shader_stage < 8 {
             return Err(Error::Gpu(format!(
-                "{} allows only {} storage buffers per shader stage; the evaluator needs 8; use --backend cpu",
+                "{} allows only {} storage buffers per shader stage; the evaluator needs 8; evaluate on the CPU instead",
                 adapter_name(&info),
                 limits.max_storage_buffers_per_shader_stage
             )));
@@ -267,7 +267,7 @@ impl GpuEvaluator {
             .min(plan::MAX_BINDING_ELEMENTS * 4);
         if data_bytes > binding {
             return Err(Error::Gpu(format!(
-                "the dataset {} needs {} MB on the GPU, more than {} allows in one buffer ({} MB); use --backend cpu",
+                "the dataset {} needs {} MB on the GPU, more than {} allows in one buffer ({} MB); evaluate on the CPU instead",
                 data.name,
                 data_bytes >> 20,
                 adapter_name(&info),
