@@ -126,6 +126,7 @@ fn advice(e: &anyhow::Error) -> Option<String> {
             dir.display()
         )),
         wann::Error::Gpu(_) => Some("--backend cpu evaluates on the CPU".into()),
+        wann::Error::MissingData(_) => Some("--data FOLDER reads MNIST from another folder".into()),
         _ => None,
     }
 }
