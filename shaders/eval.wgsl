@@ -136,18 +136,20 @@ fn ftanh(x0: f32) -> f32 {
     return (e - 1.0f) / (e + 1.0f);
 }
 
+// The ACT_* ids are not written here: the host appends them, generated from `Activation`
+// (src/genome/activation.rs), the one place the ids are defined.
 fn activate(id: u32, x: f32) -> f32 {
     switch id {
-        case 2u: { return select(0.0f, 1.0f, x > 0.0f); }
-        case 3u: { return sin_pi(x); }
-        case 4u: { return fexp(-0.5f * x * x); }
-        case 5u: { return ftanh(x); }
-        case 6u: { return (ftanh(0.5f * x) + 1.0f) * 0.5f; }
-        case 7u: { return -x; }
-        case 8u: { return abs(x); }
-        case 9u: { return select(0.0f, x, x > 0.0f); }
-        case 10u: { return cos_pi(x); }
-        case 11u: { return x * x; }
+        case ACT_STEP: { return select(0.0f, 1.0f, x > 0.0f); }
+        case ACT_SIN: { return sin_pi(x); }
+        case ACT_GAUSSIAN: { return fexp(-0.5f * x * x); }
+        case ACT_TANH: { return ftanh(x); }
+        case ACT_SIGMOID: { return (ftanh(0.5f * x) + 1.0f) * 0.5f; }
+        case ACT_INVERSE: { return -x; }
+        case ACT_ABS: { return abs(x); }
+        case ACT_RELU: { return select(0.0f, x, x > 0.0f); }
+        case ACT_COSINE: { return cos_pi(x); }
+        case ACT_SQUARE: { return x * x; }
         default: { return x; }
     }
 }

@@ -37,6 +37,20 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A directory that already holds a search run, which is never overwritten.
+    #[error("{} already holds a run", .0.display())]
+    RunExists(PathBuf),
+
+    /// A search generation failed after the run's checkpoint in `dir` was saved: the run can go on
+    /// from it (on another backend, say).
+    #[error("generation {generation} failed (the checkpoint in {} is intact)", dir.display())]
+    GenerationFailed {
+        generation: u64,
+        dir: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The user interrupted the work (Ctrl-C); what was done so far is saved.
     #[error("interrupted")]
     Interrupted,

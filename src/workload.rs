@@ -3,7 +3,7 @@
 //! is that of evolved networks.
 
 use crate::evolve::mutation::{self, Counters};
-use crate::genome::{Activation, ConnGene, Genome};
+use crate::genome::{Activation, Genome};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -11,15 +11,7 @@ use rand_chacha::ChaCha8Rng;
 /// The MNIST champion of the paper is about `(1849, 400)`; the search starts near `(130, 0)`.
 pub fn grown_network(seed: u64, n_inputs: u32, n_outputs: u32, connections: usize, hidden: usize) -> Genome {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut g = Genome::empty(n_inputs, n_outputs);
-    let mut innovation = 0;
-    for dst in g.output_ids() {
-        for src in 0..=n_inputs {
-            let enabled = rng.random::<f64>() < 0.05;
-            g.conns.push(ConnGene { innovation, src, dst, enabled });
-            innovation += 1;
-        }
-    }
+    let mut g = Genome::initial(n_inputs, n_outputs, 0.05, &mut rng);
     let mut counters = Counters::after([&g]);
     let pool = Activation::MNIST_POOL;
     while g.hidden.len() < hidden || g.enabled_connections() < connections {

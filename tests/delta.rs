@@ -246,6 +246,7 @@ fn checkpoints_written_in_the_background_are_complete_and_their_errors_surface()
 }
 
 #[test]
+#[cfg(feature = "gpu")]
 fn a_search_on_the_gpu_backend_runs_with_deltas_on() {
     let data = Arc::new((*mnist_test!()).clone().truncated(500));
     let run = |delta: bool| {

@@ -213,8 +213,9 @@ fn corrupt_or_missing_checkpoints_are_clear_errors() {
     assert!(run::load_checkpoint(dir.path()).unwrap_err().to_string().contains("corrupt checkpoint"));
     // A run directory that already holds a run is not overwritten.
     run::save_checkpoint(dir.path(), &search.state).unwrap();
-    let e = run::create(dir.path(), &search.state.config).unwrap_err().to_string();
-    assert!(e.contains("--resume"), "{e}");
+    let e = run::create(dir.path(), &search.state.config).unwrap_err();
+    assert!(matches!(&e, wann::Error::RunExists(d) if d == dir.path()), "{e}");
+    assert!(e.to_string().contains("already holds a run"), "{e}");
 }
 
 #[test]
@@ -335,4 +336,52 @@ fn a_checkpoint_mixing_network_shapes_is_refused() {
     run::save_checkpoint(dir.path(), &search.state).unwrap();
     let e = run::load_checkpoint(dir.path()).unwrap_err().to_string();
     assert!(e.contains("255 inputs"), "{e}");
+}
+
+/// A task whose evaluations all fail, as a lost GPU would.
+struct FailingTask;
+
+impl wann::evolve::task::Task for FailingTask {
+    fn describe(&self) -> String {
+        "always fails".into()
+    }
+    fn n_inputs(&self) -> u32 {
+        256
+    }
+    fn n_outputs(&self) -> u32 {
+        10
+    }
+    fn fitness(
+        &mut self,
+        _: &wann::program::Programs,
+        _: &[f32],
+        _: wann::evolve::task::Sample,
+    ) -> wann::Result<Vec<f64>> {
+        Err(wann::Error::Gpu("device lost".into()))
+    }
+    fn cases_per_evaluation(&self) -> u64 {
+        1
+    }
+}
+
+#[test]
+fn a_failed_generation_keeps_its_cause_and_an_intact_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(5, 3);
+    run::create(dir.path(), &config).unwrap();
+    let mut search = Search::new(config, 256, 10).unwrap();
+    let e = run::execute(&mut search, &mut FailingTask, dir.path(), &AtomicBool::new(false), &mut Quiet)
+        .unwrap_err();
+    match &e {
+        wann::Error::GenerationFailed { generation, dir: d, source } => {
+            assert_eq!((*generation, d.as_path()), (0, dir.path()));
+            assert!(matches!(**source, wann::Error::Gpu(ref m) if m == "device lost"), "{source}");
+        }
+        other => panic!("expected a failed generation, got {other:?}"),
+    }
+    // The cause is the error's source, not flattened into its message.
+    let source = std::error::Error::source(&e).unwrap().to_string();
+    assert!(source.contains("device lost") && !e.to_string().contains("device lost"), "{e}");
+    assert!(!e.to_string().contains("--"), "no CLI flags in a library message: {e}");
+    assert_eq!(run::load_checkpoint(dir.path()).unwrap(), search.state);
 }

@@ -134,7 +134,7 @@ fn out_format_errors() {
         .to_string();
     assert!(e.contains("columns"), "{e}");
     let e = out_format::from_str(&good, 5, 1, p).unwrap_err().to_string();
-    assert!(e.contains("--inputs"), "{e}");
+    assert!(e.contains("input and output counts"), "{e}");
     let e = out_format::from_str(&good.replacen("0.00e+00", "abc", 1), 2, 1, p).unwrap_err().to_string();
     assert!(e.contains("\"abc\" is not a number"), "{e}");
     // A back edge (hidden 5 -> hidden 4) makes a cycle.

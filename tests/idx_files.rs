@@ -61,7 +61,7 @@ fn every_malformation_is_a_clear_error_naming_the_file() {
 fn mnist_loader_checks_counts_and_sizes_and_says_how_to_get_data() {
     let dir = tempfile::tempdir().unwrap();
     let e = err_of(mnist::load(dir.path(), mnist::Split::Test));
-    assert!(e.contains("data/fetch.sh") && e.contains("--data"), "{e}");
+    assert!(e.contains("data/fetch.sh") && e.contains(mnist::DATA_ENV), "{e}");
     write(dir.path(), "t10k-images-idx3-ubyte", &idx::encode_images(3, 28, 28, &[0; 3 * 784]));
     write(dir.path(), "t10k-labels-idx1-ubyte.gz", &gz(&idx::encode_labels(&[1, 2])));
     assert!(err_of(mnist::load(dir.path(), mnist::Split::Test)).contains("2 labels"));

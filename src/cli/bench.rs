@@ -71,7 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     cfg.validate(data.len())?;
     let backends: Vec<Backend> = match args.backend {
         Some(b) => vec![b],
-        None => vec![Backend::Cpu, Backend::Gpu],
+        None if cfg!(feature = "gpu") => vec![Backend::Cpu, Backend::Gpu],
+        None => vec![Backend::Cpu],
     };
     let mut evaluators = Vec::new();
     let mut notes = Vec::new();

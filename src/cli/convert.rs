@@ -40,7 +40,14 @@ fn load(path: &Path, inputs: u32, outputs: u32, trained: bool) -> anyhow::Result
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let genome = load(&args.input, args.inputs, args.outputs, args.trained)?;
+    let genome = load(&args.input, args.inputs, args.outputs, args.trained).map_err(|e| {
+        if wann::genome::is_out(&args.input) {
+            // The counts came from flags (or their MNIST defaults): say which, as the fix is there.
+            anyhow::anyhow!("{e:#}\n(read with --inputs {} --outputs {})", args.inputs, args.outputs)
+        } else {
+            e
+        }
+    })?;
     wann::genome::save(&genome, &args.output)?;
     let trained = genome.trained.as_ref().map_or(String::new(), |t| format!(", {} trained weights", t.len()));
     eprintln!(

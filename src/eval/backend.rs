@@ -1,6 +1,8 @@
 //! Choosing what evaluates: `--backend auto|gpu|cpu` on every command that evaluates.
 
-use super::{cpu::CpuEvaluator, gpu, Evaluator};
+#[cfg(feature = "gpu")]
+use super::gpu;
+use super::{cpu::CpuEvaluator, Evaluator};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -19,6 +21,11 @@ pub enum Backend {
     Cpu,
 }
 
+/// Why a build without the `gpu` cargo feature evaluates on the CPU.
+#[cfg(not(feature = "gpu"))]
+pub const NO_GPU_SUPPORT: &str =
+    "this build has no GPU evaluator (it was built without the default `gpu` cargo feature)";
+
 /// An evaluator for `data` on the chosen backend, and a line saying what was chosen and why.
 ///
 /// `auto` takes the GPU only when the best adapter is a hardware one: a software Vulkan driver
@@ -30,16 +37,22 @@ pub fn open(backend: Backend, data: Arc<Dataset>) -> Result<(Box<dyn Evaluator +
             let why = format!("backend: {} (asked for cpu)", cpu.describe());
             Ok((Box::new(cpu), why))
         }
+        #[cfg(not(feature = "gpu"))]
+        Backend::Gpu => Err(Error::Gpu(format!("{NO_GPU_SUPPORT}: rebuild with it, or evaluate on the CPU"))),
+        #[cfg(feature = "gpu")]
         Backend::Gpu => {
             let gpu = gpu::GpuEvaluator::new(data)?;
             let why = format!("backend: gpu (asked for gpu): {}", gpu.summary());
             Ok((Box::new(gpu), why))
         }
         Backend::Auto => {
+            #[cfg(not(feature = "gpu"))]
+            let reason = NO_GPU_SUPPORT;
+            #[cfg(feature = "gpu")]
             let reason = match gpu::best_adapter() {
                 None => "no GPU adapter found".to_string(),
                 Some(info) if info.device_type == wgpu::DeviceType::Cpu => format!(
-                    "the only GPU adapter is a software one, {}, slower than the CPU evaluator; --backend gpu forces it",
+                    "the only GPU adapter is a software one, {}, slower than the CPU evaluator; asking for the gpu backend forces it",
                     gpu::adapter_name(&info)
                 ),
                 Some(_) => match gpu::GpuEvaluator::new(data.clone()) {

@@ -5,6 +5,8 @@
 //! Work is split into fixed-size tasks of (program, chunk of example groups) and reduced in a fixed
 //! order, so results do not depend on the number of threads.
 
+#[cfg(target_arch = "x86_64")]
+use super::avx2::Avx2;
 use super::fastmath::{apply, clamp_preact, exp};
 use super::{Evaluation, Evaluator, PairStats, Predictions};
 use crate::data::Dataset;
@@ -298,10 +300,38 @@ mod tests {
     }
 }
 
+/// What the kernel's vector code is compiled for, chosen once per run: [`Portable`] code, or AVX2
+/// through the [`Avx2`] token that proves the CPU has it. A type parameter, so each choice is its
+/// own monomorphised kernel and the test costs nothing in the loops.
+trait Simd: Copy {
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(self) -> Option<Avx2>;
+}
+
+/// Plain Rust, left to the compiler's auto-vectoriser.
+#[derive(Clone, Copy)]
+struct Portable;
+
+impl Simd for Portable {
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn avx2(self) -> Option<Avx2> {
+        None
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Simd for Avx2 {
+    #[inline(always)]
+    fn avx2(self) -> Option<Avx2> {
+        Some(self)
+    }
+}
+
 /// Which vector instructions the kernel uses on this machine.
 pub fn simd_level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
+    if Avx2::detect().is_some() {
         return "avx2";
     }
     "baseline simd"
@@ -395,30 +425,32 @@ impl<'a> Kernel<'a> {
         // without AVX2 (closures do not inherit target features).
         SCRATCH.with_borrow_mut(|scratch| {
             #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { self.run_avx2(groups, weights, deltas, sink, scratch) };
+            if let Some(avx2) = Avx2::detect() {
+                // SAFETY: the token proves the CPU has AVX2, which `run_avx2` is compiled for.
+                return unsafe { self.run_avx2(avx2, groups, weights, deltas, sink, scratch) };
             }
-            self.run_generic::<false>(groups, weights, deltas, sink, scratch)
+            self.run_generic(Portable, groups, weights, deltas, sink, scratch)
         })
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(
+    fn run_avx2(
         &self,
+        avx2: Avx2,
         groups: &[Group],
         weights: &[f32],
         deltas: &[Delta],
         sink: &mut Sink,
         scratch: &mut Vec<Lanes>,
     ) {
-        self.run_generic::<true>(groups, weights, deltas, sink, scratch)
+        self.run_generic(avx2, groups, weights, deltas, sink, scratch)
     }
 
     #[inline(always)]
-    fn run_generic<const AVX2: bool>(
+    fn run_generic<S: Simd>(
         &self,
+        simd: S,
         groups: &[Group],
         weights: &[f32],
         deltas: &[Delta],
@@ -443,7 +475,7 @@ impl<'a> Kernel<'a> {
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize;
                 let srcs = &self.edges[start..start + op.n_const as usize];
-                parent_consts[k] = accumulate::<AVX2>(&zero, &group.inputs, srcs, 0);
+                parent_consts[k] = accumulate(simd, &zero, &group.inputs, srcs, 0);
             }
             // Ops outer, weights inner: each edge index is read once for all weights, and the
             // activation branch repeats for every weight, so it is predicted. `values` holds
@@ -451,14 +483,14 @@ impl<'a> Kernel<'a> {
             for (k, op) in self.ops.iter().enumerate() {
                 let start = op.src_start as usize + op.n_const as usize;
                 let srcs = &self.edges[start..start + op.n_hidden as usize];
-                node_row::<AVX2>(
+                node_row(
+                    simd,
                     &parent_consts[k],
                     values,
                     k,
                     srcs,
                     self.first_op_slot,
-                    weights,
-                    op.activation,
+                    (weights, op.activation),
                 );
             }
             emit(values, first_output..n_ops, weights.len(), &mut outputs, &mut |w, outputs, lse| {
@@ -473,9 +505,9 @@ impl<'a> Kernel<'a> {
                         .split_at(op.n_const as usize);
                     let init = match delta.same_consts[j] {
                         Some(m) => parent_consts[m as usize],
-                        None => accumulate::<AVX2>(&zero, &group.inputs, consts, 0),
+                        None => accumulate(simd, &zero, &group.inputs, consts, 0),
                     };
-                    node_row::<AVX2>(&init, values, n_ops + j, srcs, 0, weights, op.activation);
+                    node_row(simd, &init, values, n_ops + j, srcs, 0, (weights, op.activation));
                 }
                 let rows = delta.outputs.iter().map(|&r| r as usize);
                 emit(values, rows, weights.len(), &mut outputs, &mut |w, outputs, lse| {
@@ -488,24 +520,26 @@ impl<'a> Kernel<'a> {
 
 /// Computes value row `k` (all weights) from `init` and the rows `srcs - base` before it.
 #[inline(always)]
-fn node_row<const AVX2: bool>(
+fn node_row<S: Simd>(
+    simd: S,
     init: &Lanes,
     values: &mut [Lanes],
     k: usize,
     srcs: &[u32],
     base: usize,
-    weights: &[f32],
-    activation: u32,
+    (weights, activation): (&[f32], u32),
 ) {
     let n_w = weights.len();
     let (done, rest) = values.split_at_mut(k * n_w);
     let out = &mut rest[..n_w];
     for w0 in (0..n_w).step_by(WEIGHT_BLOCK) {
         let w1 = (w0 + WEIGHT_BLOCK).min(n_w);
-        accumulate_weights::<AVX2>(init, done, srcs, base, n_w, w0, &mut out[w0..w1]);
+        // Row `r` of weight `w0` is at `r * n_w` from here (nothing to read when no row is done).
+        let from_w0 = done.get(w0..).unwrap_or_default();
+        accumulate_weights(simd, init, from_w0, srcs, base, n_w, &mut out[w0..w1]);
     }
     for (acc, &weight) in out.iter_mut().zip(weights) {
-        finish_node::<AVX2>(acc, weight, activation);
+        finish_node(simd, acc, weight, activation);
     }
 }
 
@@ -531,37 +565,34 @@ fn emit(
 /// the 16 AVX registers.
 const WEIGHT_BLOCK: usize = 6;
 
-/// For the weights `w0 .. w0 + out.len()`: `init` plus, for every source slot `s`, the row of weight
-/// `w` of op `s - base` in `rows` (laid out [op][weight], `n_w` weights).
+/// For `out.len()` weights: `init` plus, for every source slot `s`, the rows of those weights of op
+/// `s - base` in `rows` (laid out [op][weight], `n_w` weights, starting at the first weight wanted).
 #[inline(always)]
-fn accumulate_weights<const AVX2: bool>(
+fn accumulate_weights<S: Simd>(
+    simd: S,
     init: &Lanes,
     rows: &[Lanes],
     srcs: &[u32],
     base: usize,
     n_w: usize,
-    w0: usize,
     out: &mut [Lanes],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if AVX2 {
-        // SAFETY: only instantiated with AVX2 = true inside `run_avx2`, which requires AVX2.
-        unsafe {
-            return match out.len() {
-                6 => accumulate_weights_avx2::<6>(init, rows, srcs, base, n_w, w0, out),
-                5 => accumulate_weights_avx2::<5>(init, rows, srcs, base, n_w, w0, out),
-                4 => accumulate_weights_avx2::<4>(init, rows, srcs, base, n_w, w0, out),
-                3 => accumulate_weights_avx2::<3>(init, rows, srcs, base, n_w, w0, out),
-                2 => accumulate_weights_avx2::<2>(init, rows, srcs, base, n_w, w0, out),
-                _ => accumulate_weights_avx2::<1>(init, rows, srcs, base, n_w, w0, out),
-            };
-        }
+    if let Some(avx2) = simd.avx2() {
+        return match out.len() {
+            6 => accumulate_weights_avx2::<6>(avx2, init, rows, srcs, base, n_w, out),
+            5 => accumulate_weights_avx2::<5>(avx2, init, rows, srcs, base, n_w, out),
+            4 => accumulate_weights_avx2::<4>(avx2, init, rows, srcs, base, n_w, out),
+            3 => accumulate_weights_avx2::<3>(avx2, init, rows, srcs, base, n_w, out),
+            2 => accumulate_weights_avx2::<2>(avx2, init, rows, srcs, base, n_w, out),
+            _ => accumulate_weights_avx2::<1>(avx2, init, rows, srcs, base, n_w, out),
+        };
     }
     for acc in out.iter_mut() {
         *acc = *init;
     }
     for &s in srcs {
-        let row = &rows[(s as usize - base) * n_w + w0..][..out.len()];
+        let row = &rows[(s as usize - base) * n_w..][..out.len()];
         for (acc, x) in out.iter_mut().zip(row) {
             for l in 0..LANES {
                 acc[l] += x[l];
@@ -574,39 +605,42 @@ fn accumulate_weights<const AVX2: bool>(
 /// additions in the same order as the portable loop.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn accumulate_weights_avx2<const C: usize>(
+fn accumulate_weights_avx2<const C: usize>(
+    _avx2: Avx2,
     init: &Lanes,
     rows: &[Lanes],
     srcs: &[u32],
     base: usize,
     n_w: usize,
-    w0: usize,
     out: &mut [Lanes],
 ) {
     use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps};
-    let lo = _mm256_loadu_ps(init.as_ptr());
-    let hi = _mm256_loadu_ps(init.as_ptr().add(8));
-    let mut acc = [(lo, hi); C];
-    for &s in srcs {
-        let row = &rows[(s as usize - base) * n_w + w0..][..C];
-        for (a, x) in acc.iter_mut().zip(row) {
-            a.0 = _mm256_add_ps(a.0, _mm256_loadu_ps(x.as_ptr()));
-            a.1 = _mm256_add_ps(a.1, _mm256_loadu_ps(x.as_ptr().add(8)));
+    // SAFETY: the token proves AVX2; every load and store covers 8 floats inside one 16-float row
+    // (`row` and `out` are bounds-checked slices).
+    unsafe {
+        let lo = _mm256_loadu_ps(init.as_ptr());
+        let hi = _mm256_loadu_ps(init.as_ptr().add(8));
+        let mut acc = [(lo, hi); C];
+        for &s in srcs {
+            let row = &rows[(s as usize - base) * n_w..][..C];
+            for (a, x) in acc.iter_mut().zip(row) {
+                a.0 = _mm256_add_ps(a.0, _mm256_loadu_ps(x.as_ptr()));
+                a.1 = _mm256_add_ps(a.1, _mm256_loadu_ps(x.as_ptr().add(8)));
+            }
         }
-    }
-    for (a, o) in acc.iter().zip(out.iter_mut()) {
-        _mm256_storeu_ps(o.as_mut_ptr(), a.0);
-        _mm256_storeu_ps(o.as_mut_ptr().add(8), a.1);
+        for (a, o) in acc.iter().zip(out.iter_mut()) {
+            _mm256_storeu_ps(o.as_mut_ptr(), a.0);
+            _mm256_storeu_ps(o.as_mut_ptr().add(8), a.1);
+        }
     }
 }
 
 /// `act(clamp(weight * sum))` for every lane.
 #[inline(always)]
-fn finish_node<const AVX2: bool>(acc: &mut Lanes, weight: f32, activation: u32) {
+fn finish_node<S: Simd>(simd: S, acc: &mut Lanes, weight: f32, activation: u32) {
     #[cfg(target_arch = "x86_64")]
-    if AVX2 {
-        // SAFETY: only instantiated with AVX2 = true inside `run_avx2`, which requires AVX2.
-        return unsafe { super::avx2::finish_node(acc, weight, activation) };
+    if let Some(avx2) = simd.avx2() {
+        return super::avx2::finish_node(avx2, acc, weight, activation);
     }
     for a in acc.iter_mut() {
         *a = clamp_preact(weight * *a);
@@ -616,11 +650,10 @@ fn finish_node<const AVX2: bool>(acc: &mut Lanes, weight: f32, activation: u32) 
 
 /// `init` plus the rows `rows[s - base]` for every source slot `s`: the edge loop, the hottest code.
 #[inline(always)]
-fn accumulate<const AVX2: bool>(init: &Lanes, rows: &[Lanes], srcs: &[u32], base: usize) -> Lanes {
+fn accumulate<S: Simd>(simd: S, init: &Lanes, rows: &[Lanes], srcs: &[u32], base: usize) -> Lanes {
     #[cfg(target_arch = "x86_64")]
-    if AVX2 {
-        // SAFETY: only instantiated with AVX2 = true inside `run_avx2`, which requires AVX2.
-        return unsafe { accumulate_avx2(init, rows, srcs, base) };
+    if let Some(avx2) = simd.avx2() {
+        return accumulate_avx2(avx2, init, rows, srcs, base);
     }
     let mut acc = *init;
     for &s in srcs {
@@ -636,18 +669,22 @@ fn accumulate<const AVX2: bool>(init: &Lanes, rows: &[Lanes], srcs: &[u32], base
 /// accumulator into scalars here. Same additions in the same order as the portable loop.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn accumulate_avx2(init: &Lanes, rows: &[Lanes], srcs: &[u32], base: usize) -> Lanes {
+fn accumulate_avx2(_avx2: Avx2, init: &Lanes, rows: &[Lanes], srcs: &[u32], base: usize) -> Lanes {
     use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps};
     const _: () = assert!(LANES == 16, "the AVX2 edge loop handles 16 lanes as two vectors");
-    let mut a0 = _mm256_loadu_ps(init.as_ptr());
-    let mut a1 = _mm256_loadu_ps(init.as_ptr().add(8));
-    for &s in srcs {
-        let x = &rows[s as usize - base];
-        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x.as_ptr()));
-        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x.as_ptr().add(8)));
+    // SAFETY: the token proves AVX2; every load and store covers 8 floats inside one 16-float row
+    // (`x` is a bounds-checked row).
+    unsafe {
+        let mut a0 = _mm256_loadu_ps(init.as_ptr());
+        let mut a1 = _mm256_loadu_ps(init.as_ptr().add(8));
+        for &s in srcs {
+            let x = &rows[s as usize - base];
+            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x.as_ptr()));
+            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x.as_ptr().add(8)));
+        }
+        let mut out = [0.0f32; LANES];
+        _mm256_storeu_ps(out.as_mut_ptr(), a0);
+        _mm256_storeu_ps(out.as_mut_ptr().add(8), a1);
+        out
     }
-    let mut out = [0.0f32; LANES];
-    _mm256_storeu_ps(out.as_mut_ptr(), a0);
-    _mm256_storeu_ps(out.as_mut_ptr().add(8), a1);
-    out
 }

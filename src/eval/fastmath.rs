@@ -4,6 +4,7 @@
 //! Accuracy against the f64 formulas: better than 1e-6 absolute on every input (tested).
 
 use super::PREACT_LIMIT;
+use crate::genome::activation::id as act;
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
 // ln 2 split in two (Cody-Waite) so that `y - n ln2` stays exact for |n| < 2^8.
@@ -85,20 +86,20 @@ pub fn tanh(x: f32) -> f32 {
 #[inline(always)]
 pub fn apply<const L: usize>(id: u32, v: &mut [f32; L]) {
     match id {
-        2 => v.iter_mut().for_each(|x| *x = if *x > 0.0 { 1.0 } else { 0.0 }),
-        3 => v.iter_mut().for_each(|x| *x = sin_pi(*x)),
-        4 => v.iter_mut().for_each(|x| {
+        act::STEP => v.iter_mut().for_each(|x| *x = if *x > 0.0 { 1.0 } else { 0.0 }),
+        act::SIN => v.iter_mut().for_each(|x| *x = sin_pi(*x)),
+        act::GAUSSIAN => v.iter_mut().for_each(|x| {
             let y = -0.5 * *x * *x;
             *x = exp(y)
         }),
-        5 => v.iter_mut().for_each(|x| *x = tanh(*x)),
-        6 => v.iter_mut().for_each(|x| *x = (tanh(0.5 * *x) + 1.0) * 0.5),
-        7 => v.iter_mut().for_each(|x| *x = -*x),
-        8 => v.iter_mut().for_each(|x| *x = x.abs()),
-        9 => v.iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { 0.0 }),
-        10 => v.iter_mut().for_each(|x| *x = cos_pi(*x)),
-        11 => v.iter_mut().for_each(|x| *x = *x * *x),
-        _ => {} // 1, linear
+        act::TANH => v.iter_mut().for_each(|x| *x = tanh(*x)),
+        act::SIGMOID => v.iter_mut().for_each(|x| *x = (tanh(0.5 * *x) + 1.0) * 0.5),
+        act::INVERSE => v.iter_mut().for_each(|x| *x = -*x),
+        act::ABS => v.iter_mut().for_each(|x| *x = x.abs()),
+        act::RELU => v.iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { 0.0 }),
+        act::COSINE => v.iter_mut().for_each(|x| *x = cos_pi(*x)),
+        act::SQUARE => v.iter_mut().for_each(|x| *x = *x * *x),
+        _ => {} // linear
     }
 }
 

@@ -1,17 +1,19 @@
 //! Evaluators: run compiled programs over labelled examples at several shared-weight values.
 //!
 //! [`reference`] is the plain f64 oracle straight from the genome; [`cpu::CpuEvaluator`] is the fast
-//! multi-core one and [`gpu::GpuEvaluator`] the WGSL one, both behind the [`Evaluator`] trait.
+//! multi-core one and `gpu::GpuEvaluator` the WGSL one (with the default `gpu` cargo feature), both
+//! behind the [`Evaluator`] trait.
 //!
 //! Finite by design: every evaluator clamps each node's pre-activation `w * sum` to
 //! `[-PREACT_LIMIT, PREACT_LIMIT]` before its activation (outputs included), so no value can overflow
 //! whatever the network; a network that saturates gets a finite, poor fitness.
 
 #[cfg(target_arch = "x86_64")]
-mod avx2;
+pub(crate) mod avx2;
 pub mod backend;
 pub mod cpu;
 pub mod fastmath;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod reference;
 

@@ -6,7 +6,7 @@
 //! [`Genome::expresses`]. Under reference semantics a split hidden->hidden connection stays active
 //! beside its detour, and enabling a disabled hidden->hidden gene changes no connection.
 
-use crate::genome::{Activation, ConnGene, Genome, HiddenNode, NodeKind};
+use crate::genome::{topology, Activation, ConnGene, Genome, HiddenNode, NodeKind};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -101,21 +101,11 @@ pub fn mutate(
 /// Layer of every node: bias and inputs 0; a hidden node 1 + the longest path to it over expressed
 /// hidden -> hidden connections; outputs one above the highest hidden layer.
 pub fn layers(genome: &Genome) -> HashMap<u32, u32> {
-    let mut layer: HashMap<u32, u32> = HashMap::default();
+    let order = genome.execution_order().expect("search genomes are acyclic");
+    let mut layer = topology::hidden_layers(genome, &order);
+    let top = layer.values().copied().max().unwrap_or(0);
     for id in 0..=genome.n_inputs {
         layer.insert(id, 0);
-    }
-    let order = genome.execution_order().expect("search genomes are acyclic");
-    let hidden: HashSet<u32> = genome.hidden.iter().map(|h| h.id).collect();
-    let mut preds: HashMap<u32, Vec<u32>> = HashMap::default();
-    for c in genome.expressed_conns().filter(|c| hidden.contains(&c.src) && hidden.contains(&c.dst)) {
-        preds.entry(c.dst).or_default().push(c.src);
-    }
-    let mut top = 0;
-    for id in order {
-        let l = 1 + preds.get(&id).map_or(0, |p| p.iter().map(|s| layer[s]).max().unwrap_or(0));
-        top = top.max(l);
-        layer.insert(id, l);
     }
     for id in genome.output_ids() {
         layer.insert(id, top + 1);

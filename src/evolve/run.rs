@@ -216,11 +216,7 @@ pub fn new_run_id() -> String {
 /// that nothing of the user's is ever overwritten.
 pub fn create(dir: &Path, config: &SearchConfig) -> Result<DirLock> {
     if dir.join(CHECKPOINT).exists() {
-        return Err(Error::Invalid(format!(
-            "{} already holds a run: continue it with `wann search --resume {}`, or pick another --out",
-            dir.display(),
-            dir.display()
-        )));
+        return Err(Error::RunExists(dir.to_path_buf()));
     }
     let refuse_ours = || {
         let ours = [CHECKPOINT, CONFIG, LOG, CHAMPION_JSON, CHAMPION_OUT].into_iter().chain(REPORT_FILES);
@@ -367,13 +363,11 @@ pub fn execute(
             Ok(s) => s,
             Err(e) => {
                 saver.save_now(dir, &search.state)?;
-                return Err(Error::Invalid(format!(
-                    "generation {} failed: {e}\nthe checkpoint in {} is intact: continue with `wann search --resume {}` \
-                     (add --backend cpu to continue on the CPU)",
-                    search.state.generation,
-                    dir.display(),
-                    dir.display()
-                )));
+                return Err(Error::GenerationFailed {
+                    generation: search.state.generation,
+                    dir: dir.to_path_buf(),
+                    source: Box::new(e),
+                });
             }
         };
         if stats.new_champion {

@@ -7,7 +7,7 @@ use super::mutation::{self, Counters};
 use super::nsga;
 use super::task::{Sample, Task};
 use crate::error::{Error, Result};
-use crate::genome::{ConnGene, Genome};
+use crate::genome::Genome;
 use crate::program::{compile_valid, Program, Programs};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -93,19 +93,10 @@ impl Search {
     pub fn new(config: SearchConfig, n_inputs: u32, n_outputs: u32) -> Result<Search> {
         config.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let template = Genome::empty(n_inputs, n_outputs).with_semantics(config.semantics);
         let population: Vec<Genome> = (0..config.population)
             .map(|_| {
-                let mut g = template.clone();
-                let mut innovation = 0;
-                for dst in template.output_ids() {
-                    for src in 0..=n_inputs {
-                        let enabled = rng.random::<f64>() < config.init_enable;
-                        g.conns.push(ConnGene { innovation, src, dst, enabled });
-                        innovation += 1;
-                    }
-                }
-                g
+                Genome::initial(n_inputs, n_outputs, config.init_enable, &mut rng)
+                    .with_semantics(config.semantics)
             })
             .collect();
         let counters = Counters::after(&population);

@@ -49,7 +49,7 @@ impl Activation {
         Activation::Cosine,
     ];
 
-    pub fn id(self) -> u32 {
+    pub const fn id(self) -> u32 {
         self as u32
     }
 
@@ -96,6 +96,23 @@ impl Activation {
             Activation::Square => x * x,
         }
     }
+}
+
+/// Every id as a `u32` constant, for code that dispatches on an op's raw id without decoding it (the
+/// fast evaluators' inner loops, the shader's host side).
+pub mod id {
+    use super::Activation;
+    pub const LINEAR: u32 = Activation::Linear.id();
+    pub const STEP: u32 = Activation::Step.id();
+    pub const SIN: u32 = Activation::Sin.id();
+    pub const GAUSSIAN: u32 = Activation::Gaussian.id();
+    pub const TANH: u32 = Activation::Tanh.id();
+    pub const SIGMOID: u32 = Activation::Sigmoid.id();
+    pub const INVERSE: u32 = Activation::Inverse.id();
+    pub const ABS: u32 = Activation::Abs.id();
+    pub const RELU: u32 = Activation::Relu.id();
+    pub const COSINE: u32 = Activation::Cosine.id();
+    pub const SQUARE: u32 = Activation::Square.id();
 }
 
 /// sin(pi x) with the argument reduced exactly (whole periods, then the symmetry about 1/2) before

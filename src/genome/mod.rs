@@ -1,5 +1,5 @@
 //! Genomes: node and connection genes as in the reference (`wann_src/ind.py`), their validation and
-//! topological order. Files: versioned JSON (`json`) and the reference's `.out` matrix (`out_format`).
+//! topological order ([`topology`]). Files: versioned JSON (`json`) and the reference's `.out` matrix (`out_format`).
 //!
 //! Node ids follow the reference's order: bias is 0, inputs are `1..=n_inputs`, outputs come next, and
 //! hidden nodes have any larger ids, kept in creation order. Only hidden nodes carry a free activation:
@@ -12,15 +12,15 @@ pub mod activation;
 pub mod json;
 pub mod out_format;
 pub mod semantics;
+pub mod topology;
 
 pub use activation::Activation;
 pub use semantics::Semantics;
 
 use crate::error::{Error, Result};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashSet as HashSet;
 use serde::{Deserialize, Serialize};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +75,27 @@ impl Genome {
             semantics: Semantics::Neat,
             trained: None,
         }
+    }
+
+    /// The search's starting network: a gene from the bias and every input to every output (output by
+    /// output, innovation numbers from 0), each enabled with probability `enable_probability`, drawn
+    /// in gene order from `rng`.
+    pub fn initial(
+        n_inputs: u32,
+        n_outputs: u32,
+        enable_probability: f64,
+        rng: &mut impl rand::Rng,
+    ) -> Genome {
+        let mut g = Genome::empty(n_inputs, n_outputs);
+        let mut innovation = 0;
+        for dst in g.output_ids() {
+            for src in 0..=n_inputs {
+                let enabled = rng.random::<f64>() < enable_probability;
+                g.conns.push(ConnGene { innovation, src, dst, enabled });
+                innovation += 1;
+            }
+        }
+        g
     }
 
     /// The same genes read under `semantics`.
@@ -221,36 +242,7 @@ impl Genome {
     /// on a cycle. Kahn's algorithm always taking the earliest-created ready node: when creation order is
     /// already topological (as in a `.out` file) it is kept exactly. Outputs, being sinks, come after.
     pub fn execution_order(&self) -> Result<Vec<u32>> {
-        let index: HashMap<u32, usize> = self.hidden.iter().enumerate().map(|(i, h)| (h.id, i)).collect();
-        let mut indegree = vec![0usize; self.hidden.len()];
-        let mut successors: Vec<Vec<usize>> = vec![Vec::new(); self.hidden.len()];
-        for c in self.expressed_conns() {
-            if let (Some(&s), Some(&d)) = (index.get(&c.src), index.get(&c.dst)) {
-                indegree[d] += 1;
-                successors[s].push(d);
-            }
-        }
-        let mut ready: BinaryHeap<Reverse<usize>> =
-            (0..self.hidden.len()).filter(|&i| indegree[i] == 0).map(Reverse).collect();
-        let mut order = Vec::with_capacity(self.hidden.len());
-        while let Some(Reverse(i)) = ready.pop() {
-            order.push(self.hidden[i].id);
-            for &d in &successors[i] {
-                indegree[d] -= 1;
-                if indegree[d] == 0 {
-                    ready.push(Reverse(d));
-                }
-            }
-        }
-        if order.len() < self.hidden.len() {
-            let stuck = (0..self.hidden.len()).find(|&i| indegree[i] > 0).unwrap_or(0);
-            return Err(Error::Genome(format!(
-                "the {} connections form a cycle through hidden node {}",
-                if self.semantics == Semantics::Reference { "expressed" } else { "enabled" },
-                self.hidden[stuck].id
-            )));
-        }
-        Ok(order)
+        topology::execution_order(self)
     }
 
     /// Activation of a node as executed: hidden nodes their own, outputs linear, others none.

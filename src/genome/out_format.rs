@@ -105,7 +105,7 @@ fn parse(text: &str, n_inputs: u32, n_outputs: u32, keep_weights: bool, path: &P
     if n < fixed {
         return Err(err(format!(
             "{n} nodes, but a network with {n_inputs} inputs and {n_outputs} outputs has at least {fixed} \
-             (bias + inputs + outputs); pass the right --inputs/--outputs"
+             (bias + inputs + outputs); give the input and output counts of the task it was made for"
         )));
     }
     if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != n + 1) {

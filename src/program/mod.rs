@@ -15,11 +15,9 @@ pub mod liveness;
 pub mod delta;
 
 use crate::error::{Error, Result};
-use crate::genome::{Activation, Genome};
+use crate::genome::{topology, Activation, Genome};
 use bytemuck::{Pod, Zeroable};
 use rustc_hash::FxHashMap as HashMap;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// One node's instruction.
 #[repr(C)]
@@ -141,42 +139,14 @@ pub fn compile_valid(genome: &Genome) -> Result<Program> {
         sources[dst].push((c.src, src, gene as u32));
     }
     // Live hidden nodes: those from which an output can be reached.
-    let mut live = vec![false; n_nodes];
-    let mut stack: Vec<usize> = (n_hidden..n_nodes).collect();
-    while let Some(n) = stack.pop() {
-        for &(_, s, _) in &sources[n] {
-            if let Some(s) = s.filter(|&s| !live[s]) {
-                live[s] = true;
-                stack.push(s);
-            }
-        }
-    }
-    // Topological order of live hidden nodes (Kahn, earliest-created first), then the outputs.
-    let mut indegree = vec![0usize; n_hidden];
-    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n_hidden];
-    for d in (0..n_hidden).filter(|&d| live[d]) {
-        for &(_, s, _) in &sources[d] {
-            if let Some(s) = s {
-                indegree[d] += 1;
-                successors[s].push(d);
-            }
-        }
-    }
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        (0..n_hidden).filter(|&i| live[i] && indegree[i] == 0).map(Reverse).collect();
-    let mut order = Vec::with_capacity(n_nodes);
-    while let Some(Reverse(i)) = ready.pop() {
-        order.push(i);
-        for &d in &successors[i] {
-            indegree[d] -= 1;
-            if indegree[d] == 0 {
-                ready.push(Reverse(d));
-            }
-        }
-    }
-    if order.len() < live.iter().take(n_hidden).filter(|&&l| l).count() {
-        return Err(Error::Genome("the expressed connections form a cycle".into()));
-    }
+    let live =
+        topology::reaching(n_nodes, n_hidden..n_nodes, |n| sources[n].iter().filter_map(|&(_, s, _)| s));
+    // Topological order of live hidden nodes (earliest-created first), then the outputs.
+    let edges = (0..n_hidden)
+        .filter(|&d| live[d])
+        .flat_map(|d| sources[d].iter().filter_map(move |&(_, s, _)| s.map(|s| (s, d))));
+    let mut order = topology::kahn_order(n_hidden, |i| live[i], edges)
+        .map_err(|_| Error::Genome("the expressed connections form a cycle".into()))?;
     order.extend(n_hidden..n_nodes);
     let mut slot_of = vec![0u32; n_nodes];
     for (k, &n) in order.iter().enumerate() {

@@ -1,9 +1,10 @@
 //! The shape of a genome as the report needs it: expressed incoming sources, execution order and
 //! layers (bias and inputs 0; a hidden node one above its highest hidden source; outputs above all
-//! hidden nodes), as in the reference's `getLayer`.
+//! hidden nodes), as in the reference's `getLayer` (computed by [`topology`]).
 
 use crate::error::Result;
-use crate::genome::Genome;
+use crate::genome::{topology, Genome};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 pub struct Topology {
@@ -12,7 +13,7 @@ pub struct Topology {
     /// Expressed sources of each node that has any.
     pub incoming: HashMap<u32, Vec<u32>>,
     /// Layer of every hidden node (1 = fed by bias/inputs only).
-    pub layer: HashMap<u32, u32>,
+    pub layer: FxHashMap<u32, u32>,
     /// Number of hidden layers (0 without hidden nodes).
     pub hidden_layers: u32,
 }
@@ -25,16 +26,7 @@ impl Topology {
         for c in genome.expressed_conns() {
             incoming.entry(c.dst).or_default().push(c.src);
         }
-        let first_hidden = genome.fixed_node_count();
-        let mut layer = HashMap::new();
-        for &id in &hidden_order {
-            let l = incoming
-                .get(&id)
-                .map(|srcs| srcs.iter().filter(|&&s| s >= first_hidden).map(|s| layer[s]).max().unwrap_or(0))
-                .unwrap_or(0)
-                + 1;
-            layer.insert(id, l);
-        }
+        let layer = topology::hidden_layers(genome, &hidden_order);
         let hidden_layers = layer.values().copied().max().unwrap_or(0);
         Ok(Topology { hidden_order, incoming, layer, hidden_layers })
     }

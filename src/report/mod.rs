@@ -244,7 +244,7 @@ pub fn trained_summary(
         return Ok(None);
     }
     if indices.is_empty() {
-        return Err(Error::Invalid("there are no examples to evaluate on (is --limit 0?)".into()));
+        return Err(Error::Invalid("there are no examples to evaluate on (an example limit of 0?)".into()));
     }
     let stats = crate::train::evaluate(genome, data, indices)?;
     let n = indices.len() as f64;
@@ -288,10 +288,10 @@ pub fn report(
     options: &Options,
 ) -> Result<Report> {
     if labels.is_empty() {
-        return Err(Error::Invalid("there are no examples to evaluate on (is --limit 0?)".into()));
+        return Err(Error::Invalid("there are no examples to evaluate on (an example limit of 0?)".into()));
     }
     if options.weights.is_empty() {
-        return Err(Error::Invalid("give at least one weight value (--weights)".into()));
+        return Err(Error::Invalid("give at least one weight value".into()));
     }
     if let Some(bad) = options.weights.iter().find(|w| !w.is_finite()) {
         return Err(Error::Invalid(format!("weight {bad} is not a finite number")));

@@ -8,7 +8,7 @@ use super::graph::Topology;
 use super::receptive::ReceptiveField;
 use super::DigitSweep;
 use crate::error::{Error, Result};
-use crate::genome::{Activation, Genome};
+use crate::genome::{topology, Activation, Genome};
 use image::RgbImage;
 use std::collections::HashMap;
 use std::path::Path;
@@ -507,16 +507,7 @@ pub fn network_picture(genome: &Genome) -> Result<RgbImage> {
     c.disk(bx, by, 8.0, BIAS_COLOUR, 1.0);
     c.text(bx as i64 + 14, by as i64 - 5, "BIAS", s, INK);
     // Hidden nodes; a ring for one that reaches no output (it cannot change any result).
-    let mut targets: HashMap<u32, Vec<u32>> = HashMap::new();
-    for e in &enabled {
-        targets.entry(e.src).or_default().push(e.dst);
-    }
-    let mut live: std::collections::HashSet<u32> = genome.output_ids().collect();
-    for &id in topo.hidden_order.iter().rev() {
-        if targets.get(&id).is_some_and(|t| t.iter().any(|d| live.contains(d))) {
-            live.insert(id);
-        }
-    }
+    let live = topology::live_hidden(genome);
     for &id in &topo.hidden_order {
         let (x, y) = pos[&id];
         let r = radius[&id];

@@ -13,6 +13,8 @@
 
 use super::real::Real;
 use crate::data::Dataset;
+#[cfg(target_arch = "x86_64")]
+use crate::eval::avx2::Avx2;
 use crate::program::Program;
 use rayon::prelude::*;
 
@@ -86,16 +88,17 @@ fn run<T: Real>(
     scratch: &mut Scratch<T>,
 ) -> Sums {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { run_avx2(program, weights, data, examples, backward, scratch) };
+    if let Some(avx2) = Avx2::detect() {
+        // SAFETY: the token proves the CPU has AVX2, which `run_avx2` is compiled for.
+        return unsafe { run_avx2(avx2, program, weights, data, examples, backward, scratch) };
     }
     run_generic(program, weights, data, examples, backward, scratch)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn run_avx2<T: Real>(
+fn run_avx2<T: Real>(
+    _avx2: Avx2,
     program: &Program,
     weights: &[T],
     data: &Dataset,

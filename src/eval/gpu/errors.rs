@@ -44,7 +44,7 @@ impl ErrorLog {
             Ok(())
         } else {
             Err(Error::Gpu(format!(
-                "{}; the GPU evaluator cannot continue, use --backend cpu",
+                "{}; the GPU evaluator cannot continue; evaluate on the CPU instead",
                 msgs.join("; ")
             )))
         }
@@ -76,7 +76,7 @@ impl Scopes {
             if let Some(e) = pollster::block_on(g.pop()) {
                 let msg = match &e {
                     wgpu::Error::OutOfMemory { .. } => format!(
-                        "{what}: out of GPU memory ({e}); evaluate fewer genomes or examples at once, or use --backend cpu"
+                        "{what}: out of GPU memory ({e}); evaluate fewer genomes or examples at once, or evaluate on the CPU"
                     ),
                     _ => format!("{what}: {e}"),
                 };

@@ -21,6 +21,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::cpu::CpuEvaluator;
 use crate::eval::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
+use crate::genome::Activation;
 use crate::program::{Op, Program, ProgramHeader, Programs};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,16 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 const SHADER: &str = include_str!("../../../shaders/eval.wgsl");
+
+/// The shader with the activation ids it switches on (`ACT_*`) appended from [`Activation`], so that
+/// they are named in one place; appended, not prepended, so that line numbers in errors stay right.
+fn shader_source() -> String {
+    let mut source = String::from(SHADER);
+    for a in Activation::ALL {
+        source += &format!("const ACT_{}: u32 = {}u;\n", a.name().to_uppercase(), a.id());
+    }
+    source
+}
 
 /// Tuning and test knobs. The defaults are what the command line uses.
 #[derive(Clone, Debug)]
@@ -212,7 +223,7 @@ impl GpuEvaluator {
         let adapter = pick_adapter(&instance).ok_or_else(|| {
             Error::Gpu(
                 "no GPU adapter found (wgpu saw no Vulkan, Metal or DX12 device with compute shaders): \
-                 install a Vulkan driver (for example Mesa's lavapipe: mesa-vulkan-drivers) or use --backend cpu"
+                 install a Vulkan driver (for example Mesa's lavapipe: mesa-vulkan-drivers) or evaluate on the CPU"
                     .into(),
             )
         })?;
@@ -225,14 +236,14 @@ impl GpuEvaluator {
             || limits.max_compute_workgroup_size_x < TILE as u32
         {
             return Err(Error::Gpu(format!(
-                "{} allows only {} threads per workgroup; the evaluator needs {TILE}; use --backend cpu",
+                "{} allows only {} threads per workgroup; the evaluator needs {TILE}; evaluate on the CPU instead",
                 adapter_name(&info),
                 limits.max_compute_invocations_per_workgroup
             )));
         }
         if limits.max_storage_buffers_per_shader_stage < 8 {
             return Err(Error::Gpu(format!(
-                "{} allows only {} storage buffers per shader stage; the evaluator needs 8; use --backend cpu",
+                "{} allows only {} storage buffers per shader stage; the evaluator needs 8; evaluate on the CPU instead",
                 adapter_name(&info),
                 limits.max_storage_buffers_per_shader_stage
             )));
@@ -256,7 +267,7 @@ impl GpuEvaluator {
             .min(plan::MAX_BINDING_ELEMENTS * 4);
         if data_bytes > binding {
             return Err(Error::Gpu(format!(
-                "the dataset {} needs {} MB on the GPU, more than {} allows in one buffer ({} MB); use --backend cpu",
+                "the dataset {} needs {} MB on the GPU, more than {} allows in one buffer ({} MB); evaluate on the CPU instead",
                 data.name,
                 data_bytes >> 20,
                 adapter_name(&info),
@@ -410,7 +421,7 @@ impl GpuEvaluator {
         let scopes = Scopes::push(&self.device);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("eval.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(shader_source().into()),
         });
         let mut pipelines = HashMap::new();
         for k in Kernel::ALL {
@@ -667,7 +678,7 @@ impl GpuEvaluator {
         if self.onchip_module.is_none() {
             let desc = wgpu::ShaderModuleDescriptor {
                 label: Some("eval.wgsl (on-chip)"),
-                source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+                source: wgpu::ShaderSource::Wgsl(shader_source().into()),
             };
             let module = if self.opts.runtime_checks {
                 self.device.create_shader_module(desc)

@@ -58,20 +58,22 @@ pub(super) fn onchip_program(ops: &[Op], edges: &[u32], dim: u32, n_outputs: u32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genome::Activation;
 
     #[test]
     fn sources_become_slots_and_bad_programs_are_refused() {
         // Two inputs (slots 1, 2; ops from 3): op 0 reads the bias and input 2, op 1 (the output)
         // reads input 1 and op 0.
+        let (tanh, linear) = (Activation::Tanh.id(), Activation::Linear.id());
         let ops = [
-            Op { activation: 5, src_start: 0, n_const: 2, n_hidden: 0 },
-            Op { activation: 1, src_start: 2, n_const: 1, n_hidden: 1 },
+            Op { activation: tanh, src_start: 0, n_const: 2, n_hidden: 0 },
+            Op { activation: linear, src_start: 2, n_const: 1, n_hidden: 1 },
         ];
         let edges = [0, 2, 1, 3];
         let p = onchip_program(&ops, &edges, 2, 1).unwrap();
         assert_eq!(p.n_slots, 2);
         assert_eq!(p.edges, vec![0, 2, 1, 1]);
-        assert_eq!((p.ops[0].activation, p.ops[1].activation), (5 | 1 << 8, 1));
+        assert_eq!((p.ops[0].activation, p.ops[1].activation), (tanh | 1 << 8, linear));
         // A source that is not an earlier op, an input slot past the inputs, edges past the end.
         let err = onchip_program(&ops, &[0, 2, 1, 4], 2, 1).unwrap_err();
         assert!(err.to_string().contains("not an earlier op"), "{err}");

@@ -145,7 +145,7 @@ pub fn pass_examples(
     let n = n / TILE * TILE;
     if n == 0 {
         return Err(Error::Gpu(format!(
-            "{n_weights} weight values do not fit the GPU's buffers ({b} bytes per storage binding); use fewer weight values or --backend cpu"
+            "{n_weights} weight values do not fit the GPU's buffers ({b} bytes per storage binding); use fewer weight values or evaluate on the CPU"
         )));
     }
     Ok(n)
@@ -403,7 +403,7 @@ mod tests {
         assert!(n.is_multiple_of(TILE) && n > 0 && (257 * 4 * n) as u64 <= l.max_binding);
         assert_eq!(pass_examples(&l, 256, 10, 6, Some(130)).unwrap(), 128);
         let err = pass_examples(&limits(65535, 4096), 256, 10, 6, None).unwrap_err();
-        assert!(err.to_string().contains("--backend cpu"), "{err}");
+        assert!(err.to_string().contains("on the CPU"), "{err}");
     }
 
     #[test]
