@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod genome;
 pub mod program;
 pub mod report;
+pub mod swingup;
 pub mod train;
 pub mod workload;
 
