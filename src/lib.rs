@@ -3,9 +3,11 @@
 //! The layout follows the data: [`data`] (examples in), [`genome`] (networks and their files),
 //! [`program`] (genomes compiled to instruction buffers), [`eval`] (evaluators over programs),
 //! [`evolve`] (the search, its settings and its run directory), [`report`] (accuracy tables,
-//! ensembles, weight sweeps, learning curves and pictures), [`train`] (individually trained weights). Beside them: [`bench`] (throughput measurements),
-//! [`workload`] (reproducible grown networks for benchmarks and tests), [`fsutil`] (atomic writes,
-//! bounded reads, the run-directory lock, time stamps) and [`error`] (the one error type).
+//! ensembles, weight sweeps, learning curves and pictures), [`train`] (individually trained weights),
+//! [`swingup`] (the cart-pole swing-up: environment, controllers, search task, report). Beside them:
+//! [`bench`] (throughput measurements), [`workload`] (reproducible grown networks for benchmarks and
+//! tests), [`fsutil`] (atomic writes, bounded reads, the run-directory lock, time stamps) and [`error`]
+//! (the one error type).
 
 pub mod bench;
 pub mod data;
@@ -16,6 +18,7 @@ pub mod fsutil;
 pub mod genome;
 pub mod program;
 pub mod report;
+pub mod swingup;
 pub mod train;
 pub mod workload;
 

@@ -3,12 +3,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wann::data::mnist::Split;
 use wann::eval::{backend, TRAINING_WEIGHTS};
+use wann::evolve::config::TaskKind;
 use wann::report::{self, pictures, EnsembleSet, Report, Sweep, PAPER};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The network: JSON, or the reference's `.out`.
     genome: PathBuf,
+    /// What to evaluate on: MNIST, or the cart-pole swing-up (the paper's four conditions).
+    #[arg(long, value_enum, default_value_t = TaskKind::Mnist)]
+    task: TaskKind,
     /// Shared weight values for the per-weight rows (and the default ensemble).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = TRAINING_WEIGHTS.to_vec())]
     weights: Vec<f32>,
@@ -24,12 +28,15 @@ pub struct Args {
     /// Random shared-weight draws from U(-2, 2) for the "random weight" row.
     #[arg(long, value_name = "N", default_value_t = 100)]
     draws: usize,
-    /// Seed of the random draws.
+    /// Seed of the random draws (and of the swing-up's episodes).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The weight grid of the tuned-weight search and the heat map.
-    #[arg(long, value_name = "START:STOP:STEP", allow_hyphen_values = true, default_value = "-2:2:0.1")]
-    sweep: Sweep,
+    /// The weight grid of the tuned-weight search and the heat map [default: -2:2:0.1 on MNIST,
+    /// -2:2:0.01 on the swing-up, whose best weights sit on narrow peaks].
+    #[arg(long, value_name = "START:STOP:STEP", allow_hyphen_values = true)]
+    sweep: Option<Sweep>,
+    #[command(flatten)]
+    swingup: super::swingup::EvalArgs,
     /// Who votes in the ensemble: the per-weight values (--weights) or every sweep point.
     #[arg(long, value_enum, default_value_t = EnsembleSet::Training)]
     ensemble: EnsembleSet,
@@ -50,6 +57,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.task == TaskKind::Swingup {
+        return super::swingup::eval(
+            &args.genome,
+            args.seed,
+            args.sweep,
+            args.json,
+            args.trained,
+            &args.swingup,
+        );
+    }
+    args.swingup.check_mnist()?;
     if let Some(bad) = args.weights.iter().find(|w| !w.is_finite()) {
         anyhow::bail!("weight {bad} is not a finite number");
     }
@@ -82,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         weights: args.weights.clone(),
         draws: args.draws,
         seed: args.seed,
-        sweep: args.sweep,
+        sweep: args.sweep.unwrap_or_default(),
         ensemble: args.ensemble,
     };
     let started = std::time::Instant::now();

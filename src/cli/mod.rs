@@ -18,6 +18,7 @@ mod eval;
 mod gpu_info;
 mod plot;
 mod search;
+mod swingup;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -38,10 +39,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Search for a weight agnostic network on MNIST (the paper's settings by default).
+    /// Search for a weight agnostic network on MNIST or the cart-pole swing-up (the paper's settings
+    /// by default).
     Search(search::Args),
     /// Report on a network: accuracy per weight value, random and tuned shared weight, ensemble,
-    /// per-digit accuracy and confusion matrix beside the paper's numbers; optional pictures.
+    /// per-digit accuracy and confusion matrix beside the paper's numbers; optional pictures. With
+    /// --task swingup: the paper's four swing-up conditions, an episode as a GIF, the weight curve.
     Eval(eval::Args),
     /// Train one weight per connection of a network (Adam on MNIST): the paper's "individually
     /// trained weights" number.

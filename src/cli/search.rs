@@ -7,17 +7,21 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use wann::data::mnist::Split;
 use wann::eval::backend::{self, Backend};
-use wann::evolve::config::{Preset, SearchConfig};
+use wann::evolve::config::{Preset, SearchConfig, TaskKind};
 use wann::evolve::run::{self, Outcome, Progress};
 use wann::evolve::search::{GenerationStats, Search};
-use wann::evolve::task::Classification;
+use wann::evolve::task::{Classification, Task};
 use wann::genome::Semantics;
 use wann::program::Programs;
+use wann::swingup::task::SwingUp;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Starting settings: the paper's MNIST run, or a few minutes' demonstration on a laptop CPU
-    /// [default: paper].
+    /// What to search on: MNIST, or the cart-pole swing-up (its own paper settings as the preset).
+    #[arg(long, value_enum)]
+    task: Option<TaskKind>,
+    /// Starting settings for the task: the paper's run, or a few minutes' demonstration on a laptop
+    /// CPU [default: paper].
     #[arg(long, value_enum)]
     preset: Option<Preset>,
     /// A JSON file of settings (any subset of the fields in a run's config.json); replaces --preset.
@@ -32,6 +36,9 @@ pub struct Args {
     /// Training images per generation.
     #[arg(long)]
     minibatch: Option<usize>,
+    /// Control tasks: episodes per weight value (swing-up paper: 3).
+    #[arg(long, value_name = "N")]
+    episodes: Option<usize>,
     /// Seed of every random choice: the same seed gives the same search (bit for bit on the CPU).
     #[arg(long)]
     seed: Option<u64>,
@@ -94,8 +101,10 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
     let mut c = match &args.config {
         Some(path) => SearchConfig::load(path)?,
-        None => SearchConfig::preset(args.preset.unwrap_or(Preset::Paper)),
+        None => SearchConfig::preset_for(args.task.unwrap_or_default(), args.preset.unwrap_or(Preset::Paper)),
     };
+    c.task = args.task.unwrap_or(c.task);
+    c.episodes = args.episodes.unwrap_or(c.episodes);
     c.population = args.population.unwrap_or(c.population);
     c.generations = args.generations.unwrap_or(c.generations);
     c.minibatch = args.minibatch.unwrap_or(c.minibatch);
@@ -137,6 +146,8 @@ fn training_data(data: &DataArgs, cfg: &SearchConfig) -> anyhow::Result<wann::da
 /// rather than silently ignored.
 fn refuse_on_resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     let given = [
+        ("--task", args.task.is_some()),
+        ("--episodes", args.episodes.is_some()),
         ("--preset", args.preset.is_some()),
         ("--config", args.config.is_some()),
         ("--population", args.population.is_some()),
@@ -184,9 +195,28 @@ fn extend_on_resume(args: &Args, search: &mut Search, dir: &std::path::Path) -> 
     Ok(())
 }
 
+/// The task a run's settings name, with a line on what evaluates and a word on its sample.
+fn open_task(data: &DataArgs, cfg: &SearchConfig) -> anyhow::Result<(TaskImpl, String, String)> {
+    Ok(match cfg.task {
+        TaskKind::Mnist => {
+            let train = training_data(data, cfg)?;
+            let name = train.name.clone();
+            let (evaluator, chosen) = backend::open(cfg.backend, Arc::new(train.clone()))?;
+            let task = Classification::new(evaluator, Arc::new(train), cfg.minibatch, cfg.seed)
+                .with_check(cfg.champion_check);
+            (TaskImpl::Mnist(task, name), chosen, format!("minibatch {}", cfg.minibatch))
+        }
+        TaskKind::Swingup => {
+            let task = SwingUp::new(cfg.seed, cfg.episodes)?;
+            let chosen = task.describe();
+            (TaskImpl::Swingup(task), chosen, format!("{} episodes per weight", cfg.episodes))
+        }
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     // The lock keeps any other process out of the run directory until this one ends.
-    let (mut search, dir, train, _lock) = match &args.resume {
+    let (mut search, dir, (mut task, chosen, sample), _lock) = match &args.resume {
         Some(dir) => {
             refuse_on_resume(&args, dir)?;
             let (mut state, lock) = run::open(dir)?;
@@ -197,47 +227,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if args.no_delta {
                 state.config.delta = false;
             }
-            let train = training_data(&args.data, &state.config)?;
+            let mut opened = open_task(&args.data, &state.config)?;
             if let Some(g) = state.population.first() {
-                let (dim, classes) = (train.dim as u32, train.classes as u32);
-                if (g.n_inputs, g.n_outputs) != (dim, classes) {
+                let task = opened.0.as_dyn();
+                let (n_inputs, n_outputs) = (task.n_inputs(), task.n_outputs());
+                if (g.n_inputs, g.n_outputs) != (n_inputs, n_outputs) {
                     anyhow::bail!(
-                        "the run's networks have {} inputs and {} outputs, but {} needs {dim} and {classes}",
+                        "the run's networks have {} inputs and {} outputs, but {} needs {n_inputs} and {n_outputs}",
                         g.n_inputs,
                         g.n_outputs,
-                        train.name
+                        opened.0.name()
                     );
                 }
             }
             let mut search = Search::resume(state);
             extend_on_resume(&args, &mut search, dir)?;
             run::truncate_log(dir, search.state.generation)?;
-            (search, dir.clone(), train, lock)
+            (search, dir.clone(), opened, lock)
         }
         None => {
             let config = config_from(&args)?;
-            // Checked before the run directory is made, so that a refused run leaves nothing behind.
-            let train = training_data(&args.data, &config)?;
+            // Opened before the run directory is made, so that a refused run leaves nothing behind.
+            let opened = open_task(&args.data, &config)?;
             let dir = args.out.clone().unwrap_or_else(|| run::default_dir(config.seed));
             let lock = run::create(&dir, &config)?;
-            (Search::new(config, 256, 10)?, dir, train, lock)
+            let (n_inputs, n_outputs) = config.task.shape();
+            (Search::new(config, n_inputs, n_outputs)?, dir, opened, lock)
         }
     };
     let cfg = search.state.config.clone();
-    let (evaluator, chosen) = backend::open(cfg.backend, Arc::new(train.clone()))?;
-    let mut task = Classification::new(evaluator, Arc::new(train), cfg.minibatch, cfg.seed)
-        .with_check(cfg.champion_check);
     let (culled, elites, children) = cfg.selection_counts();
     if !args.quiet {
         eprintln!("{chosen}");
         eprintln!(
             "run directory {}: population {} ({culled} culled, {elites} elites, {children} children per generation), \
-             generations {}..{}, minibatch {}, seed {}, {} semantics",
+             generations {}..{}, {sample}, seed {}, {} semantics",
             dir.display(),
             cfg.population,
             search.state.generation,
             cfg.generations,
-            cfg.minibatch,
             cfg.seed,
             cfg.semantics
         );
@@ -249,7 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Box::new(Lines::new())
     };
-    let outcome = run::execute(&mut search, &mut task, &dir, &interrupt_flag(), progress.as_mut())?;
+    let outcome = run::execute(&mut search, task.as_dyn(), &dir, &interrupt_flag(), progress.as_mut())?;
     drop(progress);
     match outcome {
         Outcome::Interrupted { generation } => {
@@ -273,8 +301,35 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 dir.join(run::CHAMPION_JSON).display(),
                 dir.join(run::CHAMPION_OUT).display()
             );
-            print_training_accuracy(&mut task, &champion.genome, &cfg.weights)?;
-            super::eval::summarize_champion(&champion.genome, &args.data, cfg.backend, &dir)
+            match &mut task {
+                TaskImpl::Mnist(task, _) => {
+                    print_training_accuracy(task, &champion.genome, &cfg.weights)?;
+                    super::eval::summarize_champion(&champion.genome, &args.data, cfg.backend, &dir)
+                }
+                TaskImpl::Swingup(_) => super::swingup::summarize_champion(&champion.genome, &dir),
+            }
+        }
+    }
+}
+
+/// The search's task (MNIST with its data set's name); MNIST's is kept by type for the champion's
+/// whole-training-set accuracy.
+enum TaskImpl {
+    Mnist(Classification, String),
+    Swingup(SwingUp),
+}
+
+impl TaskImpl {
+    fn name(&self) -> String {
+        match self {
+            TaskImpl::Mnist(_, name) => name.clone(),
+            TaskImpl::Swingup(_) => "the cart-pole swing-up".into(),
+        }
+    }
+    fn as_dyn(&mut self) -> &mut dyn Task {
+        match self {
+            TaskImpl::Mnist(t, _) => t,
+            TaskImpl::Swingup(t) => t,
         }
     }
 }

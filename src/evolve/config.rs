@@ -1,6 +1,7 @@
 //! Search settings: the paper's MNIST values by default (`p/default_wan.json` + `p/mnist256.json`),
-//! a quick preset, a JSON config file and command-line overrides. The default semantics is `neat`,
-//! which is what a config without the field has always meant; the presets choose `reference`.
+//! the paper's swing-up values (`p/default_wan.json` + `p/swingup.json`), quick presets, a JSON config
+//! file and command-line overrides. The default semantics is `neat`, which is what a config without
+//! the field has always meant; the presets choose `reference`.
 
 use super::mutation::MutationRates;
 use crate::error::{Error, Result};
@@ -12,6 +13,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchConfig {
+    /// What the networks are judged on.
+    pub task: TaskKind,
     pub population: usize,
     pub generations: u64,
     /// The shared weight values every network is judged at.
@@ -34,6 +37,8 @@ pub struct SearchConfig {
     pub backend: Backend,
     /// Only the first N training images (0: all 60,000).
     pub train_limit: usize,
+    /// Control tasks: episodes per weight value, each network's fitness being the mean return.
+    pub episodes: usize,
     /// How genomes are expressed and ranked. A config file without it means `neat` (what it meant
     /// before the setting existed); `--preset paper` and `quick` use `reference`.
     #[serde(default)]
@@ -51,6 +56,27 @@ pub struct SearchConfig {
     pub delta: bool,
 }
 
+/// The tasks a search can run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// MNIST digits, 16x16 (256 inputs, 10 outputs).
+    #[default]
+    Mnist,
+    /// The cart-pole swing-up (5 inputs, 1 output).
+    Swingup,
+}
+
+impl TaskKind {
+    /// Inputs and outputs of the task's networks.
+    pub fn shape(self) -> (u32, u32) {
+        match self {
+            TaskKind::Mnist => (256, 10),
+            TaskKind::Swingup => (crate::swingup::physics::N_OBSERVATIONS, 1),
+        }
+    }
+}
+
 /// The default champion re-check: 20,000 fresh training images (the reference: 20 x 1,000).
 pub const CHAMPION_CHECK: usize = 20_000;
 /// Most networks per generation: memory grows with the population (the paper uses 960).
@@ -61,6 +87,7 @@ pub const MAX_WEIGHTS: usize = 1024;
 impl Default for SearchConfig {
     fn default() -> Self {
         SearchConfig {
+            task: TaskKind::Mnist,
             population: 960,
             generations: 4096,
             weights: crate::eval::TRAINING_WEIGHTS.to_vec(),
@@ -76,6 +103,7 @@ impl Default for SearchConfig {
             checkpoint_every: 10,
             backend: Backend::Auto,
             train_limit: 0,
+            episodes: 3,
             semantics: Semantics::Neat,
             champion_check: CHAMPION_CHECK,
             run_id: String::new(),
@@ -102,6 +130,36 @@ impl SearchConfig {
                 semantics: Semantics::Reference,
                 ..Default::default()
             },
+        }
+    }
+
+    /// The preset `p` for `task`.
+    pub fn preset_for(task: TaskKind, p: Preset) -> SearchConfig {
+        match task {
+            TaskKind::Mnist => SearchConfig::preset(p),
+            TaskKind::Swingup => SearchConfig::swingup(p),
+        }
+    }
+
+    /// The reference's swing-up run (`p/default_wan.json` + `p/swingup.json`): population 192, 1024
+    /// generations, 3 episodes per weight value, tournament 8, elite and cull 0.2, half the initial
+    /// connections enabled, the same six weights and mutation rates as MNIST, and hidden activations
+    /// 1-10 (step included). Quick: a smaller population for a few minutes on two cores.
+    pub fn swingup(p: Preset) -> SearchConfig {
+        let paper = SearchConfig {
+            task: TaskKind::Swingup,
+            population: 192,
+            generations: 1024,
+            tournament: 8,
+            init_enable: 0.5,
+            activations: Activation::ALL[..10].to_vec(),
+            episodes: 3,
+            semantics: Semantics::Reference,
+            ..Default::default()
+        };
+        match p {
+            Preset::Paper => paper,
+            Preset::Quick => SearchConfig { population: 96, generations: 256, ..paper },
         }
     }
 
@@ -165,6 +223,9 @@ impl SearchConfig {
         }
         if self.activations.is_empty() {
             return bad("the activation pool is empty".into());
+        }
+        if self.episodes == 0 {
+            return bad("episodes must be at least 1".into());
         }
         if self.champion_check == 0 {
             return bad("champion_check must be at least 1 image (default: the whole training set)".into());

@@ -1,5 +1,5 @@
 //! What a network is evaluated on. The search only sees this trait: MNIST classification is one
-//! task; a control task (the paper's cart-pole swing-up) would be another implementation.
+//! task; the paper's cart-pole swing-up (`crate::swingup::task::SwingUp`) is another.
 
 use crate::data::{minibatch, Dataset};
 use crate::error::Result;

@@ -145,7 +145,7 @@ pub fn curves_picture(runs: &[RunLog]) -> Result<RgbImage> {
     let smoothed: Vec<Vec<f64>> = runs.iter().map(|r| moving_average(&r.seconds, 25)).collect();
     let panels = [
         Panel {
-            title: "FITNESS (-CROSS-ENTROPY): BEST AND MEDIAN MEAN",
+            title: "FITNESS (MNIST: -CROSS-ENTROPY, SWING-UP: RETURN): BEST AND MEDIAN MEAN",
             series: runs
                 .iter()
                 .enumerate()
