@@ -2,7 +2,7 @@ use super::DataArgs;
 use std::sync::Arc;
 use wann::bench::{self, BenchConfig, Measurement, Size};
 use wann::data::mnist::Split;
-use wann::eval::backend::{self, Backend};
+use wann::eval::backend::Backend;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -77,10 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut evaluators = Vec::new();
     let mut notes = Vec::new();
     for b in backends {
-        match backend::open(b, data.clone()) {
+        match super::open_backend(b, data.clone()) {
             Ok((e, _)) => evaluators.push((e.describe(), e)),
             Err(e) if args.backend.is_none() => notes.push(format!("{b:?} skipped: {e}").to_lowercase()),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     if !args.json {

@@ -30,7 +30,8 @@ pub struct Args {
 
 /// Loads a network for MNIST; `trained` reads a `.out` file's cell values as trained weights.
 pub fn load_network(path: &Path, trained: bool) -> anyhow::Result<wann::genome::Genome> {
-    load(path, 256, 10, trained)
+    let (i, o) = super::mnist_shape();
+    load(path, i, o, trained)
 }
 
 pub fn load(path: &Path, inputs: u32, outputs: u32, trained: bool) -> anyhow::Result<wann::genome::Genome> {

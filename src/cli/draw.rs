@@ -47,7 +47,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("nothing to draw: give --receptive FILE.png, --draw FILE.png and/or --dot FILE.dot");
     }
     args.pictures.check()?;
-    let genome = wann::genome::load(&args.genome, 256, 10)
+    let (i, o) = super::mnist_shape();
+    let genome = wann::genome::load(&args.genome, i, o)
         .with_context(|| format!("cannot load the network {}", args.genome.display()))?;
     let mut written = Vec::new();
     write_pictures(&genome, &args.pictures, &mut written)?;

@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let data = Arc::new(data);
-    let (mut evaluator, chosen) = backend::open(args.backend, data.clone())?;
+    let (mut evaluator, chosen) = super::open_backend(args.backend, data.clone())?;
     if !args.json {
         eprintln!("{chosen}");
     }
@@ -144,7 +144,7 @@ pub fn summarize_champion(
     dir: &Path,
 ) -> anyhow::Result<()> {
     let test = Arc::new(data.load(Split::Test)?);
-    let (mut evaluator, _) = backend::open(backend, test.clone())?;
+    let (mut evaluator, _) = super::open_backend(backend, test.clone())?;
     let rep = report::report(&mut *evaluator, genome, &test.labels, &report::Options::default())?;
     outln!("champion on the MNIST test set ({} images):", test.len());
     print_tables(&dir.join(wann::evolve::run::CHAMPION_JSON), Split::Test, &rep);

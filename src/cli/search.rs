@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use wann::data::mnist::Split;
-use wann::eval::backend::{self, Backend};
+use wann::eval::backend::Backend;
 use wann::evolve::config::{Preset, SearchConfig, TaskKind};
 use wann::evolve::run::{self, Outcome, Progress};
 use wann::evolve::search::{GenerationStats, Search};
@@ -201,7 +201,7 @@ fn open_task(data: &DataArgs, cfg: &SearchConfig) -> anyhow::Result<(TaskImpl, S
         TaskKind::Mnist => {
             let train = training_data(data, cfg)?;
             let name = train.name.clone();
-            let (evaluator, chosen) = backend::open(cfg.backend, Arc::new(train.clone()))?;
+            let (evaluator, chosen) = super::open_backend(cfg.backend, Arc::new(train.clone()))?;
             let task = Classification::new(evaluator, Arc::new(train), cfg.minibatch, cfg.seed)
                 .with_check(cfg.champion_check);
             (TaskImpl::Mnist(task, name), chosen, format!("minibatch {}", cfg.minibatch))

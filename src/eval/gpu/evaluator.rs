@@ -177,6 +177,8 @@ pub struct GpuEvaluator {
     bind_groups: Option<HashMap<Kernel, wgpu::BindGroup>>,
     cpu: CpuEvaluator,
     cpu_fallback_said: bool,
+    /// Where notes go (set by the caller; none: dropped).
+    notes: Option<crate::eval::NoteSink>,
     /// Where the current/last `evaluate` spent its time (for `wann bench`).
     split: TimeSplit,
     kernel_use: KernelUse,
@@ -318,6 +320,7 @@ impl GpuEvaluator {
             bind_groups: None,
             cpu,
             cpu_fallback_said: false,
+            notes: None,
             split: TimeSplit::default(),
             kernel_use: KernelUse::default(),
             timestamps: None,
@@ -413,7 +416,9 @@ impl GpuEvaluator {
     fn say_cpu_fallback(&mut self, why: &str) {
         if !self.cpu_fallback_said {
             self.cpu_fallback_said = true;
-            eprintln!("gpu: {why}; such programs are evaluated on the CPU");
+            if let Some(sink) = self.notes.as_mut() {
+                sink(&format!("gpu: {why}; such programs are evaluated on the CPU"));
+            }
         }
     }
 
@@ -991,6 +996,10 @@ impl Evaluator for GpuEvaluator {
 
     fn last_split(&self) -> Option<TimeSplit> {
         Some(self.split)
+    }
+
+    fn set_notes(&mut self, sink: crate::eval::NoteSink) {
+        self.notes = Some(sink);
     }
 
     fn kernel_seconds(&self) -> Vec<(String, f64)> {
