@@ -145,25 +145,10 @@ pub fn summarize_champion(
 ) -> anyhow::Result<()> {
     let test = Arc::new(data.load(Split::Test)?);
     let (mut evaluator, _) = super::open_backend(backend, test.clone())?;
-    let rep = report::report(&mut *evaluator, genome, &test.labels, &report::Options::default())?;
+    let rep = wann::evolve::run::finish(dir, genome, &mut *evaluator, &test.labels)?;
     outln!("champion on the MNIST test set ({} images):", test.len());
     print_tables(&dir.join(wann::evolve::run::CHAMPION_JSON), Split::Test, &rep);
-    let json = serde_json::to_string_pretty(&rep)?;
-    wann::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
-    pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), &dir.join("heatmap.png"))?;
-    let mut written = Vec::new();
-    let wanted = super::draw::PictureArgs {
-        receptive: Some(dir.join("receptive.png")),
-        draw: Some(dir.join("network.png")),
-        dot: Some(dir.join("network.dot")),
-    };
-    super::draw::write_pictures(genome, &wanted, &mut written)?;
-    let log = wann::report::curves::RunLog::load(dir)?;
-    pictures::save_png(&wann::report::curves::curves_picture(&[log])?, &dir.join("curves.png"))?;
-    eprintln!(
-        "wrote report.json, heatmap.png, receptive.png, network.png, network.dot and curves.png in {}",
-        dir.display()
-    );
+    eprintln!("wrote {} in {}", wann::evolve::run::REPORT_FILES.join(", "), dir.display());
     Ok(())
 }
 

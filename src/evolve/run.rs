@@ -19,9 +19,9 @@ pub const CONFIG: &str = "config.json";
 pub const LOG: &str = "log.csv";
 pub const CHAMPION_JSON: &str = "champion.json";
 pub const CHAMPION_OUT: &str = "champion.out";
-/// What finishing a run adds (the test-set report and pictures).
-pub const REPORT_FILES: [&str; 5] =
-    ["report.json", "heatmap.png", "receptive.png", "network.png", "network.dot"];
+/// What finishing a run adds (the test-set report, pictures and learning curves; see [`finish`]).
+pub const REPORT_FILES: [&str; 6] =
+    ["report.json", "heatmap.png", "receptive.png", "network.png", "network.dot", "curves.png"];
 
 /// Largest checkpoint read, compressed and expanded (the paper's run needs well under a tenth).
 const MAX_CHECKPOINT: u64 = 1 << 30;
@@ -433,6 +433,30 @@ impl Drop for BackgroundSaver {
 pub fn default_dir(seed: u64) -> PathBuf {
     let stamp = crate::fsutil::utc_stamp(std::time::SystemTime::now());
     PathBuf::from("runs").join(format!("{stamp}-seed{seed}"))
+}
+
+/// Finishes a classification run's directory: the champion's report on `labels` (the examples the
+/// evaluator was built with) as `report.json`, its pictures (heat map, receptive fields, network
+/// drawing, Graphviz DOT) and the run's learning curves (`curves.png`). Returns the report.
+pub fn finish(
+    dir: &Path,
+    genome: &Genome,
+    evaluator: &mut dyn crate::eval::Evaluator,
+    labels: &[u8],
+) -> Result<crate::report::Report> {
+    use crate::report::{self, curves, dot, pictures, receptive};
+    let rep = report::report(evaluator, genome, labels, &report::Options::default())?;
+    let json = serde_json::to_string_pretty(&rep)
+        .map_err(|e| Error::Invalid(format!("cannot encode the report: {e}")))?;
+    write_atomic(&dir.join(REPORT_FILES[0]), json.as_bytes())?;
+    pictures::save_png(&pictures::heatmap(&rep.per_digit_sweep), &dir.join(REPORT_FILES[1]))?;
+    let fields = receptive::receptive_fields(genome)?;
+    pictures::save_png(&pictures::receptive_picture(genome.n_inputs, &fields)?, &dir.join(REPORT_FILES[2]))?;
+    pictures::save_png(&pictures::network_picture(genome)?, &dir.join(REPORT_FILES[3]))?;
+    write_atomic(&dir.join(REPORT_FILES[4]), dot::to_dot(genome)?.as_bytes())?;
+    let log = curves::RunLog::load(dir)?;
+    pictures::save_png(&curves::curves_picture(&[log])?, &dir.join(REPORT_FILES[5]))?;
+    Ok(rep)
 }
 
 #[cfg(test)]
