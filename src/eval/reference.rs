@@ -35,26 +35,24 @@ impl ReferenceNet {
     /// f32. The gap between the two measures how sensitive a network is to f32 rounding (deep
     /// chains of periodic activations are chaotic), which is what an f32 evaluator can be held to.
     pub fn outputs_with(&self, input: &[f32], w: f64, f32_storage: bool) -> Vec<f64> {
-        let limit = PREACT_LIMIT as f64;
-        let mut value: HashMap<u32, f64> = HashMap::new();
-        value.insert(0, 1.0);
-        for (i, &x) in input.iter().enumerate() {
-            value.insert(i as u32 + 1, x as f64);
-        }
-        for &id in &self.order {
-            let sum: f64 =
-                self.incoming.get(&id).map_or(0.0, |srcs| srcs.iter().map(|(s, _)| value[s]).sum());
-            let pre = (w * sum).clamp(-limit, limit);
-            let pre = if f32_storage { pre as f32 as f64 } else { pre };
-            let v = self.genome.activation_of(id).apply_f64(pre);
-            value.insert(id, if f32_storage { v as f32 as f64 } else { v });
-        }
-        self.genome.output_ids().map(|id| value[&id]).collect()
+        let round = |x: f64| if f32_storage { x as f32 as f64 } else { x };
+        self.run(input, |srcs, value| w * srcs.iter().map(|(s, _)| value[s]).sum::<f64>(), round)
     }
 
     /// The outputs with an individual weight on every connection (a trained network): each node's
     /// pre-activation is `sum of weight_of(innovation) * source value`, clamped as everywhere.
     pub fn outputs_weighted(&self, input: &[f32], weight_of: &dyn Fn(u64) -> f64) -> Vec<f64> {
+        self.run(input, |srcs, value| srcs.iter().map(|&(s, g)| weight_of(g) * value[&s]).sum(), |v| v)
+    }
+
+    /// Runs the nodes in order: `pre(sources, values)` gives a node's pre-activation before the clamp;
+    /// `store` is applied to the clamped pre-activation and to the node's value (a rounding, or none).
+    fn run(
+        &self,
+        input: &[f32],
+        pre: impl Fn(&[(u32, u64)], &HashMap<u32, f64>) -> f64,
+        store: impl Fn(f64) -> f64,
+    ) -> Vec<f64> {
         let limit = PREACT_LIMIT as f64;
         let mut value: HashMap<u32, f64> = HashMap::new();
         value.insert(0, 1.0);
@@ -62,12 +60,10 @@ impl ReferenceNet {
             value.insert(i as u32 + 1, x as f64);
         }
         for &id in &self.order {
-            let sum: f64 = self
-                .incoming
-                .get(&id)
-                .map_or(0.0, |srcs| srcs.iter().map(|&(s, g)| weight_of(g) * value[&s]).sum());
-            let v = self.genome.activation_of(id).apply_f64(sum.clamp(-limit, limit));
-            value.insert(id, v);
+            let srcs = self.incoming.get(&id).map_or(&[][..], Vec::as_slice);
+            let p = pre(srcs, &value).clamp(-limit, limit);
+            let v = self.genome.activation_of(id).apply_f64(store(p));
+            value.insert(id, store(v));
         }
         self.genome.output_ids().map(|id| value[&id]).collect()
     }

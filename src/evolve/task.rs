@@ -97,8 +97,7 @@ impl Task for Classification {
     }
     fn fitness(&mut self, programs: &Programs, weights: &[f32], sample: Sample) -> Result<Vec<f64>> {
         let indices = self.indices(sample);
-        let ev = self.evaluator.evaluate(programs, weights, &indices)?;
-        Ok(ev.stats.iter().map(|s| -s.ce_sum / indices.len() as f64).collect())
+        Ok(minus_mean_ce(&self.evaluator.evaluate(programs, weights, &indices)?))
     }
     fn fitness_with_parents(
         &mut self,
@@ -108,10 +107,14 @@ impl Task for Classification {
         sample: Sample,
     ) -> Result<Vec<f64>> {
         let indices = self.indices(sample);
-        let ev = self.evaluator.evaluate_with_parents(programs, parents, weights, &indices)?;
-        Ok(ev.stats.iter().map(|s| -s.ce_sum / indices.len() as f64).collect())
+        Ok(minus_mean_ce(&self.evaluator.evaluate_with_parents(programs, parents, weights, &indices)?))
     }
     fn cases_per_evaluation(&self) -> u64 {
         self.batch.min(self.data.len()) as u64
     }
+}
+
+/// Fitness of every (program, weight) pair of an evaluation: minus its mean cross-entropy.
+fn minus_mean_ce(ev: &crate::eval::Evaluation) -> Vec<f64> {
+    ev.stats.iter().map(|s| -s.ce_sum / ev.n_examples as f64).collect()
 }

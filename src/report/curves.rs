@@ -88,25 +88,13 @@ impl RunLog {
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| dir.display().to_string());
-        let text = read_limited(&file)?;
+        let text = crate::fsutil::read_text(&file, MAX_LOG_BYTES)?;
         let log = RunLog::parse(&name, &text, &file)?;
         if log.is_empty() {
             return Err(Error::format(&file, "the log has no generations yet"));
         }
         Ok(log)
     }
-}
-
-/// The file as text, refusing anything larger than a search log can be.
-fn read_limited(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    f.take(MAX_LOG_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_LOG_BYTES {
-        return Err(Error::format(path, format!("larger than {} MB: not a search log", MAX_LOG_BYTES >> 20)));
-    }
-    String::from_utf8(bytes).map_err(|_| Error::format(path, "not text: not a search log"))
 }
 
 const RUN_COLOURS: [Rgb; 6] =
