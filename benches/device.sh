@@ -36,8 +36,8 @@ else
   BENCH=(--population 960 --minibatch 1000 --test-images 10000 --repetitions 5 --warmup 1)
 fi
 # The bred-generation workloads: a generation made by the search's own selection and mutation,
-# timed with and without children as deltas of their parents in the same run (the GPU evaluates
-# children in full either way; the CPU runs their cones only).
+# timed with and without children as deltas of their parents in the same run (with deltas, both
+# the GPU and the CPU run only each child's cone, reading its parent's values).
 SIZES=start,mid,champion
 log "bench on the GPU: ${BENCH[*]}"
 "$WANN" bench --backend gpu --sizes "$SIZES" --bred none "${BENCH[@]}" --json \
@@ -58,7 +58,7 @@ if [ "$QUICK" = 0 ]; then
     >"$OUT/kernel-comparison.txt" 2>&1 || log "kernel comparison failed"
 fi
 log "GPU tests"
-if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked); else TESTS=(); fi
+if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked children_run_as_deltas); else TESTS=(); fi
 WANN_REQUIRE_GPU=1 cargo test --release --test gpu -- "${TESTS[@]}" >"$OUT/gpu-tests.txt" 2>&1
 echo $? >"$OUT/gpu-tests.rc"
 

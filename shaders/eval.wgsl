@@ -83,6 +83,9 @@ struct Partial {
 @group(0) @binding(16) var<storage, read_write> outputs: array<f32>;
 // evaluate, predict: per-thread node storage
 @group(0) @binding(17) var<storage, read_write> scratch: array<f32>;
+// evaluate_onchip: the family value table (parents' node values that their children read), laid out
+// [row][weight][batch column]
+@group(0) @binding(18) var<storage, read_write> rows: array<f32>;
 var<workgroup> red_ce: array<f32, TILE>;
 var<workgroup> red_ok: array<u32, TILE>;
 
@@ -337,12 +340,20 @@ fn predict(
 // WPT weights, then each op source's slot is read once and added for all WPT weights, in the
 // CPU's order (pixel sum first, then op sources in edge order). The host validates every index of
 // a program on the CPU before upload (this kernel may run without runtime bounds checks).
+//
+// Deltas: two more instructions move values between a slot and a row of the family value table
+// (row index in op.y): OP_STORE, placed after a parent's op that a child reads, writes its value;
+// OP_LOAD gives a child's slot the parent's value instead of computing it. Parents run in earlier
+// dispatches than their children (WebGPU orders dispatches), and each lane writes and reads only
+// its own batch column, so a child reads exactly the values its parent computed.
 
 override LANES: u32 = 64u;
 override WPT: u32 = 1u;
 override SLOTS: u32 = 16u;
 override UNROLL: bool = true;
 const MAX_WPT: u32 = 6u;
+const OP_LOAD: u32 = 0xfeu;
+const OP_STORE: u32 = 0xffu;
 var<workgroup> node_values: array<f32, SLOTS * WPT * LANES>;
 var<workgroup> lane_ce: array<f32, LANES>;
 var<workgroup> lane_ok: array<u32, LANES>;
@@ -385,6 +396,20 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
             let pos = tile * TILE + round * LANES + lid;
             for (var k = 0u; k < h.y; k++) {
                 let op = ops[h.x + k];
+                let act = op.x & 0xffu;
+                let slot = op.x >> 8u;
+                if act == OP_STORE || act == OP_LOAD {
+                    for (var j = 0u; j < WPT; j++) {
+                        let w = min(w0 + j, params.n_weights - 1u);
+                        let at = (op.y * params.n_weights + w) * params.stride + pos;
+                        if act == OP_LOAD {
+                            node_values[nv(slot, j, lid)] = rows[at];
+                        } else if w0 + j < params.n_weights {
+                            rows[at] = node_values[nv(slot, j, lid)];
+                        }
+                    }
+                    continue;
+                }
                 let start = h.z + op.y;
                 // With UNROLL, sources four at a time: the four loads are independent and issued
                 // together, then added in edge order (the CPU's order), so the latency of one load
@@ -426,10 +451,8 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
                         acc[j] += node_values[nv(s, j, lid)];
                     }
                 }
-                let act = op.x & 0xffu;
-                let dst = op.x >> 8u;
                 for (var j = 0u; j < WPT; j++) {
-                    node_values[nv(dst, j, lid)] = activate(act, clamp_preact(wt[j] * acc[j]));
+                    node_values[nv(slot, j, lid)] = activate(act, clamp_preact(wt[j] * acc[j]));
                 }
             }
             if pos < params.n_batch {

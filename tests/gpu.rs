@@ -509,7 +509,7 @@ fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
     let cpu = CpuEvaluator::new(data.clone()).evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
     let r = onchip.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
     let mut r_default = r.clone();
-    assert_eq!(onchip.kernel_use(), KernelUse { onchip: programs.len(), scratch: 0, cpu: 0 });
+    assert_eq!(onchip.kernel_use(), KernelUse { onchip: programs.len(), ..Default::default() });
     assert_close(&r, &cpu, "on-chip");
     // 16 KB of workgroup memory: fewer weights per lane, 32 lanes, and the scratch kernel for
     // programs over 126 slots.
@@ -519,7 +519,10 @@ fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
     let r = small.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
     let over = slots.iter().filter(|&&s| s > 16_384 / 128 - 2).count();
     assert!(over > 0 && over < programs.len(), "slots {slots:?}");
-    assert_eq!(small.kernel_use(), KernelUse { onchip: programs.len() - over, scratch: over, cpu: 0 });
+    assert_eq!(
+        small.kernel_use(),
+        KernelUse { onchip: programs.len() - over, scratch: over, ..Default::default() }
+    );
     assert_close(&r, &cpu, "16 KB");
     // Odd weight counts: the last block of weights per lane is partial.
     let weights = [-1.5f32, -0.25, 0.75, 1.25, 2.0];
@@ -539,7 +542,7 @@ fn onchip_kernel_matches_cpu_on_grown_networks_in_every_variant() {
     // The scratch kernel alone agrees too.
     let Some(mut scratch) = gpu(&data, GpuOptions { onchip: false, ..checked() }) else { return };
     let r = scratch.evaluate(&packed, &TRAINING_WEIGHTS, &indices).unwrap();
-    assert_eq!(scratch.kernel_use(), KernelUse { onchip: 0, scratch: programs.len(), cpu: 0 });
+    assert_eq!(scratch.kernel_use(), KernelUse { scratch: programs.len(), ..Default::default() });
     assert_close(&r, &cpu, "scratch kernel");
 }
 
@@ -564,4 +567,91 @@ fn trusted_and_checked_modules_agree() {
     bad.edges[last] = 100_000;
     let err = trusted.evaluate(&bad, &TRAINING_WEIGHTS, &indices).unwrap_err();
     assert!(matches!(err, Error::Invalid(_)) && err.to_string().contains("malformed program"), "{err}");
+}
+
+/// Children of bred generations run as deltas of their parents on the GPU: results agree with the
+/// CPU evaluator, and equal the GPU's own full evaluation exactly on lavapipe (the same float
+/// operations on the same values); so do they when the family value table is too small for every
+/// family (some children then run in full) and passes are shortened to fit it.
+#[test]
+fn children_run_as_deltas_on_the_gpu() {
+    use wann::bench::{generation_workloads, BenchConfig, Size};
+    let data = mnist_test!();
+    let Some(mut gpu_eval) = gpu(&data, checked()) else { return };
+    let lavapipe = gpu_eval.describe().to_lowercase().contains("llvmpipe");
+    let cfg = BenchConfig { population: 48, minibatch: 150, distinct: 6, seed: 2, ..BenchConfig::default() };
+    let sizes = [
+        Size { name: "start".into(), connections: 0, hidden: 0 },
+        Size { name: "mid".into(), connections: 600, hidden: 100 },
+    ];
+    let mut cpu = CpuEvaluator::new(data.clone());
+    for w in generation_workloads(&cfg, &sizes, &data).unwrap() {
+        let parents = w.parents.as_ref().unwrap();
+        let want = cpu.evaluate(&w.programs, &TRAINING_WEIGHTS, &w.images).unwrap();
+        let full = gpu_eval.evaluate(&w.programs, &TRAINING_WEIGHTS, &w.images).unwrap();
+        assert_eq!(gpu_eval.kernel_use().deltas, 0);
+        let got = gpu_eval.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
+        let used = gpu_eval.kernel_use();
+        eprintln!("{}: {used:?}", w.name);
+        let children = parents.iter().filter(|p| p.is_some()).count();
+        // Every child is either a delta or a copy of its parent.
+        assert!(
+            used.deltas > 0 && used.deltas + used.copies == children,
+            "{}: {used:?}, {children} children",
+            w.name
+        );
+        assert_eq!(used.onchip + used.scratch + used.cpu + used.copies, w.programs.len(), "{used:?}");
+        assert_close(&got, &want, &w.name);
+        if lavapipe {
+            assert_eq!(got, full, "{}: deltas and full evaluation differ on lavapipe", w.name);
+        }
+        // A table of half the rows at 192 images (150 rounded up to whole tiles): too small for
+        // every family's rows.
+        let table = Some(used.table_rows as u64 / 2 * 192 * TRAINING_WEIGHTS.len() as u64 * 4);
+        let Some(mut small) = gpu(&data, GpuOptions { max_table_bytes: table, ..checked() }) else { return };
+        let got = small.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
+        let some = small.kernel_use();
+        assert!(some.deltas > 0 && some.deltas < used.deltas, "{}: {some:?} vs {used:?}", w.name);
+        assert_close(&got, &want, &format!("{}, small table", w.name));
+        if lavapipe {
+            assert_eq!(got, full, "{}: small table", w.name);
+        }
+        // Deltas off: everything in full, the same results.
+        let Some(mut off) = gpu(&data, GpuOptions { deltas: false, ..checked() }) else { return };
+        assert!(!off.evaluates_deltas());
+        let got = off.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
+        assert_eq!(off.kernel_use().deltas + off.kernel_use().copies, 0);
+        assert_close(&got, &want, &format!("{}, deltas off", w.name));
+    }
+}
+
+/// A search on the GPU with children as deltas follows the same path as one without: on lavapipe
+/// every generation's statistics are equal (the evaluations are); elsewhere the first generation,
+/// before any near-tie can rank networks differently, agrees within the GPU tolerance.
+#[test]
+fn a_gpu_search_with_deltas_follows_one_without() {
+    use wann::evolve::{config::SearchConfig, search::Search, task::Classification};
+    let data = Arc::new((*mnist_test!()).clone().truncated(2000));
+    let Some(probe) = gpu(&data, checked()) else { return };
+    let lavapipe = probe.describe().to_lowercase().contains("llvmpipe");
+    drop(probe);
+    let config = SearchConfig { population: 24, minibatch: 64, tournament: 4, seed: 5, ..Default::default() };
+    let run = |deltas: bool| {
+        let ev = gpu(&data, GpuOptions { deltas, ..checked() }).unwrap();
+        let mut task = Classification::new(Box::new(ev), data.clone(), config.minibatch, config.seed);
+        let mut search = Search::new(config.clone(), 256, 10).unwrap();
+        (0..8).map(|_| search.step(&mut task).unwrap()).collect::<Vec<_>>()
+    };
+    let (with, without) = (run(true), run(false));
+    for (g, (a, b)) in with.iter().zip(&without).enumerate() {
+        if lavapipe {
+            assert_eq!(
+                (a.best_mean, a.median_mean, a.best_max, a.champion_fitness, a.median_connections),
+                (b.best_mean, b.median_mean, b.best_max, b.champion_fitness, b.median_connections),
+                "generation {g}"
+            );
+        } else if g == 0 {
+            assert!((a.best_mean - b.best_mean).abs() <= 1e-5 * b.best_mean.abs().max(1.0), "{a:?} vs {b:?}");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::avx2::Avx2;
+use super::family::{families, FamilyPlan};
 use super::fastmath::{apply, clamp_preact, exp};
 use super::{Evaluation, Evaluator, PairStats, Predictions};
 use crate::data::Dataset;
@@ -124,32 +125,10 @@ impl Evaluator for CpuEvaluator {
         let families = families(parents, programs.len())?;
         let groups = self.groups(indices)?;
         let chunks: Vec<&[Group]> = groups.chunks(GROUPS_PER_TASK).collect();
-        let n_out = programs.n_outputs as usize;
         // A family is its parent and the cones of its children; a task is one family on one chunk.
-        let first_output = |p: usize| (programs.ops_of(p).len() - n_out) as u32;
-        // Per family, the children to compute (with their cones) and those whose outputs are the
-        // parent's own rows: their outputs, hence their statistics, are exactly the parent's.
-        type Plans = (Vec<usize>, Vec<Delta>, Vec<usize>);
-        let plans: Vec<Plans> = self.install(|| {
-            families
-                .par_iter()
-                .map(|f| {
-                    let same_outputs: Vec<u32> = (first_output(f.parent)..).take(n_out).collect();
-                    let (mut computed, mut deltas, mut copies) = (Vec::new(), Vec::new(), Vec::new());
-                    for &c in &f.children {
-                        let d = Delta::plan(programs.view(f.parent), programs.view(c), n_out);
-                        if d.ops.is_empty() && d.outputs == same_outputs {
-                            copies.push(c);
-                        } else {
-                            computed.push(c);
-                            deltas.push(d);
-                        }
-                    }
-                    (computed, deltas, copies)
-                })
-                .collect()
-        });
-        let deltas: Vec<&[Delta]> = plans.iter().map(|p| &p.1[..]).collect();
+        let plans: Vec<FamilyPlan> =
+            self.install(|| families.par_iter().map(|f| FamilyPlan::new(programs, f)).collect());
+        let deltas: Vec<&[Delta]> = plans.iter().map(|p| &p.deltas[..]).collect();
         let partials: Vec<Vec<PairStats>> = self.install(|| {
             let tasks: Vec<(usize, usize)> =
                 (0..families.len()).flat_map(|f| (0..chunks.len()).map(move |c| (f, c))).collect();
@@ -175,7 +154,7 @@ impl Evaluator for CpuEvaluator {
         let chunks_per_family = chunks.len();
         for (t, part) in partials.into_iter().enumerate() {
             let f = t / chunks_per_family;
-            let members = std::iter::once(families[f].parent).chain(plans[f].0.iter().copied());
+            let members = std::iter::once(families[f].parent).chain(plans[f].computed.iter().copied());
             for (p, member) in members.zip(part.chunks(n_w)) {
                 for (w, s) in member.iter().enumerate() {
                     let t = &mut stats[p * n_w + w];
@@ -185,7 +164,7 @@ impl Evaluator for CpuEvaluator {
             }
         }
         for (f, p) in families.iter().zip(&plans) {
-            for &c in &p.2 {
+            for &c in &p.copies {
                 stats.copy_within(f.parent * n_w..(f.parent + 1) * n_w, c * n_w);
             }
         }
@@ -244,38 +223,6 @@ impl Evaluator for CpuEvaluator {
         }
         Ok(Predictions { n_weights: weights.len(), n_examples: n, classes, outputs })
     }
-}
-
-/// A program evaluated in full and the programs evaluated as its deltas.
-struct Family {
-    parent: usize,
-    children: Vec<usize>,
-}
-
-/// Families in parent order, children in index order; a program without a parent is a parent.
-fn families(parents: &[Option<usize>], n: usize) -> Result<Vec<Family>> {
-    if parents.len() != n {
-        return Err(Error::Invalid(format!("{} parent entries for {n} programs", parents.len())));
-    }
-    let mut family_of = vec![usize::MAX; n];
-    let mut out = Vec::new();
-    for (i, p) in parents.iter().enumerate() {
-        if p.is_none() {
-            family_of[i] = out.len();
-            out.push(Family { parent: i, children: Vec::new() });
-        }
-    }
-    for (i, p) in parents.iter().enumerate() {
-        if let Some(p) = *p {
-            if p >= n || parents[p].is_some() {
-                return Err(Error::Invalid(format!(
-                    "program {i}'s parent {p} is not a program of this call evaluated in full"
-                )));
-            }
-            out[family_of[p]].children.push(i);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 pub(crate) mod avx2;
 pub mod backend;
 pub mod cpu;
+pub mod family;
 pub mod fastmath;
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -123,6 +124,13 @@ pub trait Evaluator {
     /// Seconds each GPU kernel ran during the last `evaluate` (by kernel name), where the evaluator
     /// measures them (GPU timestamps); empty otherwise.
     fn kernel_seconds(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
+    /// How the last `evaluate` ran its programs, by route (for the GPU: on-chip kernel, scratch
+    /// kernel, CPU fallback, children as deltas, copies of their parents), where the evaluator
+    /// tells; empty otherwise.
+    fn programs_by_route(&self) -> Vec<(String, usize)> {
         Vec::new()
     }
 

@@ -13,13 +13,15 @@
 //! just slower.
 
 use super::adapter::{adapter_name, is_llvmpipe, new_instance, pick_adapter};
+use super::deltas::{stored_ops, DeltaProgram, MIN_DELTA_PASS, ROWS_BUDGET};
 use super::errors::{gpu_err, ErrorLog, Scopes};
-use super::pack::{onchip_program, OnChip};
+use super::pack::{onchip_program, OnChip, RowIo};
 use super::plan::{self, Grid, Pass, PlanLimits, Variant, TILE};
 use super::resources::{self, Buffers, Kernel, Params, Partial, PARAMS_SLOT};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::cpu::CpuEvaluator;
+use crate::eval::family::{families, Family, FamilyPlan};
 use crate::eval::{Evaluation, Evaluator, PairStats, Predictions, TimeSplit};
 use crate::genome::Activation;
 use crate::program::{Op, Program, ProgramHeader, Programs};
@@ -68,6 +70,11 @@ pub struct GpuOptions {
     /// Read op sources four at a time in the on-chip kernel (loads first, then the additions in
     /// edge order; same results). `None`: on, except on llvmpipe, where it measured slower.
     pub unroll_edges: Option<bool>,
+    /// Run children as deltas of their parents (`evaluate_with_parents`) on the on-chip kernel;
+    /// `false` evaluates every program in full.
+    pub deltas: bool,
+    /// A smaller family value table than the deltas' budget (to exercise families that do not fit).
+    pub max_table_bytes: Option<u64>,
 }
 
 impl Default for GpuOptions {
@@ -82,6 +89,8 @@ impl Default for GpuOptions {
             max_workgroup_storage: None,
             runtime_checks: cfg!(debug_assertions),
             unroll_edges: None,
+            deltas: true,
+            max_table_bytes: None,
         }
     }
 }
@@ -95,6 +104,13 @@ pub struct KernelUse {
     pub scratch: usize,
     /// Programs the GPU could not run, evaluated by the CPU evaluator.
     pub cpu: usize,
+    /// Of the on-chip programs, children run as deltas of their parents.
+    pub deltas: usize,
+    /// Children identical to their parents, not run at all (their results are the parent's).
+    pub copies: usize,
+    /// Rows of the family value table (parent values read by children; each row holds one value
+    /// per weight and example of a pass).
+    pub table_rows: usize,
 }
 
 /// One dispatch: its parameter block and its grid.
@@ -110,11 +126,13 @@ struct Step {
     kernel: Kernel,
     variant: Option<Variant>,
     dispatches: Vec<Dispatch>,
+    /// What its GPU time is reported as.
+    name: &'static str,
 }
 
 impl Step {
     fn new(kernel: Kernel, dispatches: Vec<Dispatch>) -> Step {
-        Step { kernel, variant: None, dispatches }
+        Step { kernel, variant: None, dispatches, name: kernel.name() }
     }
 }
 
@@ -134,6 +152,8 @@ struct Sizes {
     readback: u64,
     /// Scratch bytes of the largest dispatch.
     scratch: u64,
+    /// Bytes of the family value table.
+    rows: u64,
 }
 
 /// Scratch bytes the largest network dispatch of `steps` uses.
@@ -429,7 +449,7 @@ impl GpuEvaluator {
             source: wgpu::ShaderSource::Wgsl(shader_source().into()),
         });
         let mut pipelines = HashMap::new();
-        for k in Kernel::ALL {
+        for k in Kernel::FIXED {
             let pl = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some(k.name()),
                 bind_group_layouts: &[Some(&self.layouts[&k])],
@@ -474,6 +494,7 @@ impl GpuEvaluator {
         changed |= b.classes.ensure(d, (n_weights * pass.n_batch * 4) as u64, max);
         changed |= b.outputs.ensure(d, predict_outputs as u64 * 4, max);
         changed |= b.scratch.ensure(d, z.scratch.max(4), scratch_max);
+        changed |= b.rows.ensure(d, z.rows.max(4), max);
         // Room for the timestamps too: two per step, at most one step per dispatch.
         changed |= b.staging.ensure(d, readback.next_multiple_of(8) + n_params as u64 * 16, u64::MAX);
         if changed {
@@ -601,9 +622,8 @@ impl GpuEvaluator {
             let ticks: &[u64] = bytemuck::try_cast_slice(&out[at..])
                 .map_err(|e| gpu_err(&format!("{what}: malformed timestamps"), e))?;
             for (step, pair) in steps.iter().zip(ticks.chunks_exact(2)) {
-                let name = if step.variant.is_some() { "evaluate_onchip" } else { step.kernel.name() };
                 let ns = pair[1].saturating_sub(pair[0]) as f64 * t.period;
-                *self.kernel_seconds.entry(name).or_default() += ns * 1e-9;
+                *self.kernel_seconds.entry(step.name).or_default() += ns * 1e-9;
             }
             out.truncate(results_bytes as usize);
         }
@@ -702,7 +722,7 @@ impl GpuEvaluator {
             self.onchip_module.as_ref().ok_or_else(|| Error::Gpu("on-chip module missing".into()))?;
         let pl = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("evaluate_onchip"),
-            bind_group_layouts: &[Some(&self.layouts[&Kernel::Evaluate])],
+            bind_group_layouts: &[Some(&self.layouts[&Kernel::OnChip])],
             immediate_size: 0,
         });
         let unroll = self.opts.unroll_edges.unwrap_or(!is_llvmpipe(&self.info));
@@ -738,6 +758,9 @@ impl GpuEvaluator {
         FitContext {
             enabled: self.opts.onchip,
             plan: self.plan,
+            table_budget: ROWS_BUDGET
+                .min(self.plan.max_binding)
+                .min(self.opts.max_table_bytes.unwrap_or(u64::MAX)),
             workgroup_budget: self.workgroup_budget,
             dim: self.data.dim as u32,
             classes: self.data.classes,
@@ -746,20 +769,14 @@ impl GpuEvaluator {
 
     /// Dispatches over `tiles` x (programs `first..first + n` of the group): the on-chip variant's
     /// even split, or the scratch kernel's.
-    fn network_step(
-        &self,
-        base: Params,
-        tiles: usize,
-        first: usize,
-        n: usize,
-        kernel: Kernel,
-        choice: Choice,
-    ) -> Step {
-        let (variant, dispatches) = match choice {
-            Choice::OnChip(v) => {
-                (Some(v), Self::dispatches(base, plan::split(&self.plan, tiles, n, usize::MAX)))
-            }
-            Choice::Scratch(n_ops) => (None, self.split_network(base, tiles, n, n_ops)),
+    fn network_step(&self, base: Params, tiles: usize, first: usize, n: usize, choice: Choice) -> Step {
+        let (kernel, variant, dispatches) = match choice {
+            Choice::OnChip(v) => (
+                Kernel::OnChip,
+                Some(v),
+                Self::dispatches(base, plan::split(&self.plan, tiles, n, usize::MAX)),
+            ),
+            Choice::Scratch(n_ops) => (Kernel::Evaluate, None, self.split_network(base, tiles, n, n_ops)),
         };
         let dispatches = dispatches
             .into_iter()
@@ -768,12 +785,34 @@ impl GpuEvaluator {
                 d
             })
             .collect();
-        Step { kernel, variant, dispatches }
+        Step { kernel, variant, dispatches, name: kernel.name() }
     }
 
+    /// [`GpuEvaluator::evaluate_timed`], with where its time went.
+    fn evaluate_measured(
+        &mut self,
+        programs: &Programs,
+        families: Option<&[Family]>,
+        weights: &[f32],
+        indices: &[u32],
+    ) -> Result<Evaluation> {
+        let started = Instant::now();
+        self.split = TimeSplit::default();
+        self.kernel_seconds.clear();
+        self.kernel_use = KernelUse::default();
+        let result = self.evaluate_timed(programs, families, weights, indices);
+        // Everything that was neither waiting for the GPU nor reading back: packing and uploading.
+        let total = started.elapsed().as_secs_f64();
+        self.split.upload = (total - self.split.compute - self.split.readback).max(0.0);
+        result
+    }
+
+    /// Evaluates `programs`; with `families`, children whose parents run on the on-chip kernel
+    /// run as deltas of them, and children identical to their parents are not run at all.
     fn evaluate_timed(
         &mut self,
         programs: &Programs,
+        families: Option<&[Family]>,
         weights: &[f32],
         indices: &[u32],
     ) -> Result<Evaluation> {
@@ -794,25 +833,47 @@ impl GpuEvaluator {
         if n_w == 0 || indices.is_empty() {
             return Ok(done(stats));
         }
-        // Each program runs on the on-chip kernel where a variant fits it, on the scratch kernel
-        // otherwise, and on the CPU when neither can.
-        // Re-encoding is O(edges) per program; a generation's worth runs on all cores.
         let cx = self.fit_context();
-        let onchip: Vec<Option<(Variant, OnChip)>> =
-            (0..programs.len()).into_par_iter().map(|i| cx.fit(programs, i, n_w)).collect::<Result<_>>()?;
-        let (mut on_gpu, mut on_cpu) = (Vec::new(), Vec::new());
-        for (i, h) in programs.headers.iter().enumerate() {
-            if onchip[i].is_some() {
-                on_gpu.push(i);
-            } else {
-                match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
-                    None => on_gpu.push(i),
+        let mut pass_len = self.pass_examples(n_w)?;
+        let deltas = match families {
+            Some(f) if self.opts.deltas => cx.plan_deltas(programs, f, n_w, pass_len, indices.len())?,
+            _ => DeltaPlan::default(),
+        };
+        pass_len = pass_len.min(deltas.pass_len);
+        let mut covered = vec![false; programs.len()];
+        for j in &deltas.jobs {
+            covered[j.program] = true;
+        }
+        for &(child, _) in &deltas.copies {
+            covered[child] = true;
+        }
+        // Every other program runs in full: on the on-chip kernel where a variant fits it, on the
+        // scratch kernel otherwise, and on the CPU when neither can. Re-encoding is O(edges) per
+        // program; a generation's worth runs on all cores.
+        let full: Vec<usize> = (0..programs.len()).filter(|&i| !covered[i]).collect();
+        let fits: Vec<Option<(Variant, OnChip)>> =
+            full.par_iter().map(|&i| cx.fit(programs, i, n_w)).collect::<Result<_>>()?;
+        let mut jobs = deltas.jobs;
+        let mut on_cpu = Vec::new();
+        for (&i, fit) in full.iter().zip(fits) {
+            let h = programs.headers[i];
+            match fit {
+                Some((v, p)) => jobs.push(Job { program: i, delta: false, run: Run::OnChip(v, p) }),
+                None => match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
+                    None => jobs.push(Job { program: i, delta: false, run: Run::Scratch }),
                     Some(why) => on_cpu.push((i, why)),
-                }
+                },
             }
         }
-        let n_onchip = onchip.iter().filter(|x| x.is_some()).count();
-        self.kernel_use = KernelUse { onchip: n_onchip, scratch: on_gpu.len() - n_onchip, cpu: on_cpu.len() };
+        let count = |f: &dyn Fn(&Job) -> bool| jobs.iter().filter(|j| f(j)).count();
+        self.kernel_use = KernelUse {
+            onchip: count(&|j| matches!(j.run, Run::OnChip(..))),
+            scratch: count(&|j| matches!(j.run, Run::Scratch)),
+            cpu: on_cpu.len(),
+            deltas: count(&|j| j.delta),
+            copies: deltas.copies.len(),
+            table_rows: deltas.n_rows as usize,
+        };
         if !on_cpu.is_empty() {
             let why = on_cpu[0].1.clone();
             self.say_cpu_fallback(&why);
@@ -823,30 +884,43 @@ impl GpuEvaluator {
                 stats[i * n_w..(i + 1) * n_w].copy_from_slice(&r.stats[k * n_w..(k + 1) * n_w]);
             }
         }
-        if on_gpu.is_empty() {
-            return Ok(done(stats));
+        let passes = Passes { len: pass_len, table_rows: deltas.n_rows };
+        self.run_jobs(programs, jobs, weights, indices, passes, &mut stats)?;
+        for &(child, parent) in &deltas.copies {
+            stats.copy_within(parent * n_w..(parent + 1) * n_w, child * n_w);
         }
-        let choice = |i: usize| match &onchip[i] {
-            Some((v, _)) => Choice::OnChip(*v),
-            None => Choice::Scratch(programs.headers[i].n_ops as usize),
-        };
-        // Programs of one kernel variant together, longest first within it, so that the long ones
-        // start first and no long program is the tail of a dispatch.
-        on_gpu.sort_by_key(|&i| {
-            let h = programs.headers[i];
-            (onchip[i].as_ref().map(|x| std::cmp::Reverse(x.0)), std::cmp::Reverse(h.n_ops + h.n_edges))
+        Ok(done(stats))
+    }
+
+    /// Runs `jobs` over `indices` in `passes` and adds each job's results to its program's `stats`.
+    fn run_jobs(
+        &mut self,
+        programs: &Programs,
+        mut jobs: Vec<Job>,
+        weights: &[f32],
+        indices: &[u32],
+        passes: Passes,
+        stats: &mut [PairStats],
+    ) -> Result<()> {
+        let (n_w, pass_len) = (weights.len(), passes.len);
+        // Parents before the children that read their rows; within each, programs of one kernel
+        // variant together, longest first, so that the long ones start first and no long program
+        // is the tail of a dispatch.
+        jobs.sort_by_key(|j| {
+            let h = programs.headers[j.program];
+            let variant = match &j.run {
+                Run::OnChip(v, _) => Some(std::cmp::Reverse(*v)),
+                Run::Scratch => None,
+            };
+            (j.delta, variant, std::cmp::Reverse(h.n_ops + h.n_edges))
         });
-        for v in on_gpu
-            .iter()
-            .filter_map(|&i| onchip[i].as_ref().map(|x| x.0))
-            .collect::<std::collections::BTreeSet<_>>()
-        {
+        for v in jobs.iter().filter_map(|j| j.variant()).collect::<std::collections::BTreeSet<_>>() {
             self.ensure_onchip(v)?;
         }
-        let pass_len = self.pass_examples(n_w)?;
-        let groups =
-            plan::group_programs(&self.plan, &programs.headers, &on_gpu, pass_len.min(indices.len()), n_w);
         // Each group's programs are packed once, not once per chunk of examples.
+        let headers: Vec<ProgramHeader> = jobs.iter().map(|j| j.header(programs)).collect();
+        let order: Vec<usize> = (0..jobs.len()).collect();
+        let groups = plan::group_programs(&self.plan, &headers, &order, pass_len.min(indices.len()), n_w);
         let packed: Vec<Programs> = groups
             .iter()
             .map(|g| {
@@ -855,11 +929,8 @@ impl GpuEvaluator {
                     n_outputs: programs.n_outputs,
                     ..Default::default()
                 };
-                for &i in g {
-                    let (ops, edges) = match &onchip[i] {
-                        Some((_, p)) => (&p.ops[..], &p.edges[..]),
-                        None => (programs.ops_of(i), programs.edges_of(i)),
-                    };
+                for &j in g {
+                    let (ops, edges) = jobs[j].code(programs);
                     out.headers.push(ProgramHeader {
                         op_start: out.ops.len() as u32,
                         n_ops: ops.len() as u32,
@@ -882,34 +953,22 @@ impl GpuEvaluator {
                 if !gathered {
                     steps.push(self.gather_steps(pass, base));
                 }
-                // One step per run of programs of the same kernel variant.
+                // One step per run of programs of the same phase and kernel variant.
                 let mut first = 0;
                 while first < n_p {
-                    let c = choice(group[first]);
-                    let same = |k: usize| match (choice(group[k]), c) {
-                        (Choice::OnChip(a), Choice::OnChip(b)) => a == b,
-                        (Choice::Scratch(_), Choice::Scratch(_)) => true,
-                        _ => false,
-                    };
-                    let end = (first..n_p).find(|&k| !same(k)).unwrap_or(n_p);
-                    let c = match c {
-                        Choice::Scratch(_) => Choice::Scratch(
-                            group[first..end]
-                                .iter()
-                                .map(|&i| programs.headers[i].n_ops as usize)
-                                .max()
-                                .unwrap_or(1),
+                    let key = |k: usize| (jobs[group[k]].delta, jobs[group[k]].variant());
+                    let end = (first..n_p).find(|&k| key(k) != key(first)).unwrap_or(n_p);
+                    let choice = match jobs[group[first]].variant() {
+                        Some(v) => Choice::OnChip(v),
+                        None => Choice::Scratch(
+                            group[first..end].iter().map(|&j| headers[j].n_ops as usize).max().unwrap_or(1),
                         ),
-                        c => c,
                     };
-                    steps.push(self.network_step(
-                        base,
-                        pass.tiles(),
-                        first,
-                        end - first,
-                        Kernel::Evaluate,
-                        c,
-                    ));
+                    let mut step = self.network_step(base, pass.tiles(), first, end - first, choice);
+                    if jobs[group[first]].delta {
+                        step.name = "evaluate_onchip (deltas)";
+                    }
+                    steps.push(step);
                     first = end;
                 }
                 let reduce = plan::split(&self.plan, (n_p * n_w).div_ceil(TILE), 1, usize::MAX);
@@ -926,6 +985,7 @@ impl GpuEvaluator {
                     outputs: 0,
                     readback: results,
                     scratch: scratch_bytes(&steps),
+                    rows: passes.table_rows as u64 * n_w as u64 * pass.stride as u64 * 4,
                 });
                 if !gathered {
                     self.upload_pass(chunk, pass);
@@ -935,7 +995,8 @@ impl GpuEvaluator {
                 let bytes = self.run("GPU evaluation", &steps, &[(Target::Results, results)])?;
                 let partials: &[Partial] = bytemuck::try_cast_slice(&bytes)
                     .map_err(|e| gpu_err("GPU evaluation: malformed results", e))?;
-                for (k, &i) in group.iter().enumerate() {
+                for (k, &j) in group.iter().enumerate() {
+                    let i = jobs[j].program;
                     for w in 0..n_w {
                         let r = partials[k * n_w + w];
                         let s = &mut stats[i * n_w + w];
@@ -945,7 +1006,71 @@ impl GpuEvaluator {
                 }
             }
         }
-        Ok(done(stats))
+        Ok(())
+    }
+}
+
+/// How an `evaluate` cuts its examples: passes of at most `len`, each with a family value table of
+/// `table_rows` rows.
+#[derive(Clone, Copy)]
+struct Passes {
+    len: usize,
+    table_rows: u32,
+}
+
+/// How one program runs on the GPU.
+enum Run {
+    /// On an on-chip variant, re-encoded for it.
+    OnChip(Variant, OnChip),
+    /// On the scratch kernel, as compiled.
+    Scratch,
+}
+
+/// One program's work in an `evaluate`: whose results it gives, whether it is a child's delta
+/// (which runs after all parents), and how it runs.
+struct Job {
+    program: usize,
+    delta: bool,
+    run: Run,
+}
+
+impl Job {
+    fn variant(&self) -> Option<Variant> {
+        match &self.run {
+            Run::OnChip(v, _) => Some(*v),
+            Run::Scratch => None,
+        }
+    }
+
+    /// The ops and edges uploaded for it.
+    fn code<'a>(&'a self, programs: &'a Programs) -> (&'a [Op], &'a [u32]) {
+        match &self.run {
+            Run::OnChip(_, p) => (&p.ops, &p.edges),
+            Run::Scratch => (programs.ops_of(self.program), programs.edges_of(self.program)),
+        }
+    }
+
+    /// Its size, for grouping programs into buffers.
+    fn header(&self, programs: &Programs) -> ProgramHeader {
+        let (ops, edges) = self.code(programs);
+        ProgramHeader { op_start: 0, n_ops: ops.len() as u32, edge_start: 0, n_edges: edges.len() as u32 }
+    }
+}
+
+/// What [`FitContext::plan_deltas`] decided: the jobs of parents (with their stores) and of the
+/// children run as deltas, the children that are copies of their parents, the rows of the family
+/// value table and the longest pass it allows.
+struct DeltaPlan {
+    jobs: Vec<Job>,
+    /// (child, parent).
+    copies: Vec<(usize, usize)>,
+    n_rows: u32,
+    pass_len: usize,
+}
+
+impl Default for DeltaPlan {
+    fn default() -> Self {
+        DeltaPlan { jobs: Vec::new(), copies: Vec::new(), n_rows: 0, pass_len: usize::MAX }
     }
 }
 
@@ -954,6 +1079,8 @@ impl GpuEvaluator {
 struct FitContext {
     enabled: bool,
     plan: PlanLimits,
+    /// Bytes the family value table may take.
+    table_budget: u64,
     workgroup_budget: u64,
     dim: u32,
     classes: usize,
@@ -964,21 +1091,106 @@ impl FitContext {
     /// no variant fits (then the scratch kernel or the CPU runs it). A malformed program is an error.
     fn fit(&self, programs: &Programs, i: usize, n_w: usize) -> Result<Option<(Variant, OnChip)>> {
         let (ops, edges) = (programs.ops_of(i), programs.edges_of(i));
+        self.fit_code(ops, edges, programs.n_outputs, &RowIo::default(), n_w)
+    }
+
+    /// [`FitContext::fit`] for a program with loads and stores of the family value table.
+    fn fit_code(
+        &self,
+        ops: &[Op],
+        edges: &[u32],
+        n_outputs: u32,
+        io: &RowIo,
+        n_w: usize,
+    ) -> Result<Option<(Variant, OnChip)>> {
         let b = self.plan.max_binding as usize;
-        if !self.enabled || ops.len() as u64 > self.plan.max_ops || ops.len() * 16 > b || edges.len() * 4 > b
-        {
+        let n_ops = ops.len() + io.stores.len();
+        if !self.enabled || n_ops as u64 > self.plan.max_ops || n_ops * 16 > b || edges.len() * 4 > b {
             return Ok(None);
         }
-        let p = onchip_program(ops, edges, self.dim, programs.n_outputs)?;
+        let p = onchip_program(ops, edges, self.dim, n_outputs, io)?;
         let Some(v) = plan::onchip_variant(p.n_slots, n_w, self.workgroup_budget) else { return Ok(None) };
         if let Some(limit) = self.plan.loop_limit {
             let const_edges: usize = ops.iter().map(|o| o.n_const as usize).sum();
             let hidden = edges.len() - const_edges;
-            if v.loop_iterations(ops.len(), const_edges, hidden, n_w, self.classes) > limit {
+            if v.loop_iterations(p.ops.len(), const_edges, hidden, n_w, self.classes) > limit {
                 return Ok(None);
             }
         }
         Ok(Some((v, p)))
+    }
+
+    /// Which children run as deltas on the GPU: those of families whose parent runs on the
+    /// on-chip kernel with its stores, whose rows fit the table for a pass of at least
+    /// [`MIN_DELTA_PASS`] examples (or the whole call, when shorter), and whose own delta program
+    /// fits an on-chip variant. Children identical to their parents are copies in every family.
+    fn plan_deltas(
+        &self,
+        programs: &Programs,
+        families: &[Family],
+        n_w: usize,
+        max_pass: usize,
+        n_examples: usize,
+    ) -> Result<DeltaPlan> {
+        let first_op_slot = 1 + programs.n_inputs;
+        let plans: Vec<FamilyPlan> = families.par_iter().map(|f| FamilyPlan::new(programs, f)).collect();
+        let mut out = DeltaPlan::default();
+        for (f, p) in families.iter().zip(&plans) {
+            out.copies.extend(p.copies.iter().map(|&c| (c, f.parent)));
+        }
+        if !self.enabled {
+            return Ok(out);
+        }
+        let cones: Vec<Vec<DeltaProgram>> = plans
+            .par_iter()
+            .map(|p| p.deltas.iter().map(|d| DeltaProgram::new(d, first_op_slot)).collect())
+            .collect();
+        let stored: Vec<Vec<u32>> = cones.iter().map(stored_ops).collect();
+        // Rows for each family, in order, while the table fits a pass of `min_pass` examples.
+        let budget = self.table_budget;
+        let min_pass = max_pass.min(n_examples.next_multiple_of(TILE)).min(MIN_DELTA_PASS) as u64;
+        let row_bytes = n_w as u64 * 4 * min_pass;
+        let mut first_row = vec![None; families.len()];
+        let mut n_rows = 0u64;
+        for (f, s) in stored.iter().enumerate() {
+            if !cones[f].is_empty() && (n_rows + s.len() as u64) * row_bytes <= budget {
+                first_row[f] = Some(n_rows as u32);
+                n_rows += s.len() as u64;
+            }
+        }
+        let n_rows = n_rows as u32;
+        let n_out = programs.n_outputs;
+        let kept: Vec<usize> = (0..families.len()).filter(|&f| first_row[f].is_some()).collect();
+        let family_jobs: Vec<Vec<Job>> = kept
+            .par_iter()
+            .map(|&f| {
+                let (parent, base) = (families[f].parent, first_row[f].unwrap_or(0));
+                let row_of = |op: u32| base + stored[f].partition_point(|&s| s < op) as u32;
+                let stores = stored[f].iter().map(|&op| (op, row_of(op))).collect();
+                let io = RowIo { loads: Vec::new(), stores, n_rows };
+                let (ops, edges) = (programs.ops_of(parent), programs.edges_of(parent));
+                let Some((v, p)) = self.fit_code(ops, edges, n_out, &io, n_w)? else {
+                    return Ok(Vec::new());
+                };
+                let mut jobs = vec![Job { program: parent, delta: false, run: Run::OnChip(v, p) }];
+                for (&child, cone) in plans[f].computed.iter().zip(&cones[f]) {
+                    let io = cone.row_io(row_of, n_rows);
+                    if let Some((v, p)) = self.fit_code(&cone.ops, &cone.edges, n_out, &io, n_w)? {
+                        jobs.push(Job { program: child, delta: true, run: Run::OnChip(v, p) });
+                    }
+                }
+                Ok(jobs)
+            })
+            .collect::<Result<_>>()?;
+        out.jobs = family_jobs.into_iter().flatten().collect();
+        if out.jobs.iter().any(|j| j.delta) {
+            out.n_rows = n_rows;
+            let fits = budget / (n_rows as u64 * n_w as u64 * 4).max(1);
+            out.pass_len = (fits as usize / TILE * TILE).max(TILE);
+        } else {
+            out.jobs.clear();
+        }
+        Ok(out)
     }
 }
 
@@ -1006,16 +1218,35 @@ impl Evaluator for GpuEvaluator {
         self.kernel_seconds.iter().map(|(k, &v)| (k.to_string(), v)).collect()
     }
 
+    fn programs_by_route(&self) -> Vec<(String, usize)> {
+        let u = self.kernel_use;
+        let routes = [
+            ("onchip", u.onchip),
+            ("scratch", u.scratch),
+            ("cpu", u.cpu),
+            ("deltas", u.deltas),
+            ("copies", u.copies),
+        ];
+        routes.into_iter().map(|(k, n)| (k.to_string(), n)).collect()
+    }
+
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
-        let started = Instant::now();
-        self.split = TimeSplit::default();
-        self.kernel_seconds.clear();
-        self.kernel_use = KernelUse::default();
-        let result = self.evaluate_timed(programs, weights, indices);
-        // Everything that was neither waiting for the GPU nor reading back: packing and uploading.
-        let total = started.elapsed().as_secs_f64();
-        self.split.upload = (total - self.split.compute - self.split.readback).max(0.0);
-        result
+        self.evaluate_measured(programs, None, weights, indices)
+    }
+
+    fn evaluate_with_parents(
+        &mut self,
+        programs: &Programs,
+        parents: &[Option<usize>],
+        weights: &[f32],
+        indices: &[u32],
+    ) -> Result<Evaluation> {
+        let families = families(parents, programs.len())?;
+        self.evaluate_measured(programs, Some(&families), weights, indices)
+    }
+
+    fn evaluates_deltas(&self) -> bool {
+        self.opts.deltas && self.opts.onchip
     }
 
     fn predict(
@@ -1071,6 +1302,7 @@ impl Evaluator for GpuEvaluator {
                 outputs: n_outputs,
                 readback: class_bytes + out_bytes,
                 scratch: scratch_bytes(&steps),
+                rows: 0,
             });
             self.upload_pass(chunk, pass);
             self.upload_programs(&[header], &program.ops, &program.edges, weights);

@@ -13,6 +13,7 @@
 //!   on the CPU evaluator when the GPU cannot run it at all.
 
 pub mod adapter;
+mod deltas;
 mod errors;
 mod evaluator;
 mod pack;

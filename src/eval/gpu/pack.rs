@@ -5,6 +5,22 @@ use crate::error::{Error, Result};
 use crate::program::liveness::allocate;
 use crate::program::Op;
 
+/// Instructions of the on-chip kernel that move a value between a slot and a row of the family
+/// value table (`OP_LOAD`, `OP_STORE` in the shader; activation ids are far below them).
+pub(super) const OP_LOAD: u32 = 0xfe;
+pub(super) const OP_STORE: u32 = 0xff;
+
+/// Rows of the family value table a program reads or writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct RowIo {
+    /// (op, row): the op, which has no sources, takes its value from the row instead.
+    pub loads: Vec<(u32, u32)>,
+    /// (op, row): the op's value is also written to the row.
+    pub stores: Vec<(u32, u32)>,
+    /// Rows in the table: every row above is below it.
+    pub n_rows: u32,
+}
+
 /// One program re-encoded for `evaluate_onchip`.
 #[derive(Debug)]
 pub(super) struct OnChip {
@@ -15,11 +31,18 @@ pub(super) struct OnChip {
 }
 
 /// `ops` and `edges` of one program for `evaluate_onchip`: values get slots by liveness, op sources
-/// become value slots, and each op's activation carries its own slot (`activation | slot << 8`).
+/// become value slots, and each op's activation carries its own slot (`activation | slot << 8`);
+/// `io`'s loads and stores become `OP_LOAD` ops and `OP_STORE` ops right after the op they store.
 /// Errors (rather than a kernel reading out of bounds) when the program is malformed: a source
 /// past the batch rows (`dim + 1`), an op source that is not an earlier op, an edge range past the
-/// edges, fewer ops than outputs.
-pub(super) fn onchip_program(ops: &[Op], edges: &[u32], dim: u32, n_outputs: u32) -> Result<OnChip> {
+/// edges, fewer ops than outputs, a row past the table or a load into an op with sources.
+pub(super) fn onchip_program(
+    ops: &[Op],
+    edges: &[u32],
+    dim: u32,
+    n_outputs: u32,
+    io: &RowIo,
+) -> Result<OnChip> {
     let bad = |what: String| {
         Error::Invalid(format!("malformed program: {what}; compile programs with program::compile"))
     };
@@ -29,7 +52,7 @@ pub(super) fn onchip_program(ops: &[Op], edges: &[u32], dim: u32, n_outputs: u32
     let first_op_slot = dim + 1;
     for (k, op) in ops.iter().enumerate() {
         let end = op.src_start as u64 + op.n_const as u64 + op.n_hidden as u64;
-        if end > edges.len() as u64 || op.activation > 0xff {
+        if end > edges.len() as u64 || op.activation >= OP_LOAD {
             return Err(bad(format!("op {k} reads edges {}..{end} of {}", op.src_start, edges.len())));
         }
         let srcs = &edges[op.src_start as usize..end as usize];
@@ -41,16 +64,39 @@ pub(super) fn onchip_program(ops: &[Op], edges: &[u32], dim: u32, n_outputs: u32
             return Err(bad(format!("op {k}: op source {s} is not an earlier op")));
         }
     }
+    // Per op, the row it loads from and the row it stores to.
+    let mut load = vec![None; ops.len()];
+    let mut store = vec![None; ops.len()];
+    for (list, what, to) in [(&io.loads, "load", &mut load), (&io.stores, "store", &mut store)] {
+        for &(k, row) in list {
+            let Some(op) = ops.get(k as usize) else {
+                return Err(bad(format!("a {what} for op {k} of {}", ops.len())));
+            };
+            if row >= io.n_rows || (what == "load" && op.n_const + op.n_hidden > 0) {
+                return Err(bad(format!("op {k}: bad {what} of row {row} of {}", io.n_rows)));
+            }
+            to[k as usize] = Some(row);
+        }
+    }
     let map = allocate(ops, edges, first_op_slot, n_outputs);
-    let mut out_ops = Vec::with_capacity(ops.len());
+    let mut out_ops = Vec::with_capacity(ops.len() + io.stores.len());
     let mut out_edges = Vec::with_capacity(edges.len());
     for (k, op) in ops.iter().enumerate() {
-        let start = op.src_start as usize;
-        let src_start = out_edges.len() as u32;
-        out_edges.extend_from_slice(&edges[start..start + op.n_const as usize]);
-        let hidden = &edges[start + op.n_const as usize..start + (op.n_const + op.n_hidden) as usize];
-        out_edges.extend(hidden.iter().map(|&s| map.slot[(s - first_op_slot) as usize]));
-        out_ops.push(Op { activation: op.activation | map.slot[k] << 8, src_start, ..*op });
+        let slot = map.slot[k] << 8;
+        if let Some(row) = load[k] {
+            out_ops.push(Op { activation: OP_LOAD | slot, src_start: row, n_const: 0, n_hidden: 0 });
+        } else {
+            let start = op.src_start as usize;
+            let src_start = out_edges.len() as u32;
+            out_edges.extend_from_slice(&edges[start..start + op.n_const as usize]);
+            let hidden = &edges[start + op.n_const as usize..start + (op.n_const + op.n_hidden) as usize];
+            out_edges.extend(hidden.iter().map(|&s| map.slot[(s - first_op_slot) as usize]));
+            out_ops.push(Op { activation: op.activation | slot, src_start, ..*op });
+        }
+        if let Some(row) = store[k] {
+            // Right after the op: its slot still holds its value (nothing has run since).
+            out_ops.push(Op { activation: OP_STORE | slot, src_start: row, n_const: 0, n_hidden: 0 });
+        }
     }
     Ok(OnChip { ops: out_ops, edges: out_edges, n_slots: map.n_slots })
 }
@@ -70,15 +116,57 @@ mod tests {
             Op { activation: linear, src_start: 2, n_const: 1, n_hidden: 1 },
         ];
         let edges = [0, 2, 1, 3];
-        let p = onchip_program(&ops, &edges, 2, 1).unwrap();
+        let p = onchip_program(&ops, &edges, 2, 1, &RowIo::default()).unwrap();
         assert_eq!(p.n_slots, 2);
         assert_eq!(p.edges, vec![0, 2, 1, 1]);
         assert_eq!((p.ops[0].activation, p.ops[1].activation), (tanh | 1 << 8, linear));
         // A source that is not an earlier op, an input slot past the inputs, edges past the end.
-        let err = onchip_program(&ops, &[0, 2, 1, 4], 2, 1).unwrap_err();
+        let err = onchip_program(&ops, &[0, 2, 1, 4], 2, 1, &RowIo::default()).unwrap_err();
         assert!(err.to_string().contains("not an earlier op"), "{err}");
-        let err = onchip_program(&ops, &[0, 7, 1, 3], 2, 1).unwrap_err();
+        let err = onchip_program(&ops, &[0, 7, 1, 3], 2, 1, &RowIo::default()).unwrap_err();
         assert!(err.to_string().contains("bias/input source 7"), "{err}");
-        assert!(onchip_program(&ops, &edges[..3], 2, 1).is_err());
+        assert!(onchip_program(&ops, &edges[..3], 2, 1, &RowIo::default()).is_err());
+    }
+
+    #[test]
+    fn loads_and_stores_become_row_instructions() {
+        // One input (slot 1; ops from 2): op 0 is loaded from row 2, op 1 = tanh(bias + op 0) is
+        // stored to row 0, the output reads op 1.
+        let (tanh, linear) = (Activation::Tanh.id(), Activation::Linear.id());
+        let ops = [
+            Op { activation: linear, src_start: 0, n_const: 0, n_hidden: 0 },
+            Op { activation: tanh, src_start: 0, n_const: 1, n_hidden: 1 },
+            Op { activation: linear, src_start: 2, n_const: 0, n_hidden: 1 },
+        ];
+        let edges = [0, 2, 3];
+        let io = RowIo { loads: vec![(0, 2)], stores: vec![(1, 0)], n_rows: 3 };
+        let p = onchip_program(&ops, &edges, 1, 1, &io).unwrap();
+        // The output keeps slot 0; op 1 takes over op 0's slot 1, which it reads last.
+        assert_eq!(p.n_slots, 2);
+        let row_op = |kind: u32, slot: u32, row: u32| Op {
+            activation: kind | slot << 8,
+            src_start: row,
+            n_const: 0,
+            n_hidden: 0,
+        };
+        assert_eq!(
+            p.ops,
+            vec![
+                row_op(OP_LOAD, 1, 2),
+                Op { activation: tanh | 1 << 8, src_start: 0, n_const: 1, n_hidden: 1 },
+                row_op(OP_STORE, 1, 0),
+                Op { activation: linear, src_start: 2, n_const: 0, n_hidden: 1 },
+            ]
+        );
+        assert_eq!(p.edges, vec![0, 1, 1]);
+        // A row past the table, a load into an op with sources, an op that is not there.
+        for io in [
+            RowIo { loads: vec![(0, 3)], ..io.clone() },
+            RowIo { loads: vec![(1, 0)], ..io.clone() },
+            RowIo { stores: vec![(3, 0)], ..io.clone() },
+        ] {
+            let err = onchip_program(&ops, &edges, 1, 1, &io).unwrap_err();
+            assert!(err.to_string().contains("malformed program"), "{err}");
+        }
     }
 }

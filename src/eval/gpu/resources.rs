@@ -39,10 +39,15 @@ pub(super) enum Kernel {
     Evaluate,
     Reduce,
     Predict,
+    /// `evaluate_onchip`, whose pipelines are variants (override constants) built when needed.
+    OnChip,
 }
 
 impl Kernel {
-    pub(super) const ALL: [Kernel; 4] = [Kernel::Gather, Kernel::Evaluate, Kernel::Reduce, Kernel::Predict];
+    pub(super) const ALL: [Kernel; 5] =
+        [Kernel::Gather, Kernel::Evaluate, Kernel::Reduce, Kernel::Predict, Kernel::OnChip];
+    /// The kernels with one pipeline each, built when the evaluator opens.
+    pub(super) const FIXED: [Kernel; 4] = [Kernel::Gather, Kernel::Evaluate, Kernel::Reduce, Kernel::Predict];
 
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -50,6 +55,7 @@ impl Kernel {
             Kernel::Evaluate => "evaluate",
             Kernel::Reduce => "reduce",
             Kernel::Predict => "predict",
+            Kernel::OnChip => "evaluate_onchip",
         }
     }
 }
@@ -71,6 +77,7 @@ pub(super) enum Buf {
     Classes,
     Outputs,
     Scratch,
+    Rows,
 }
 
 /// Read-only or read-write storage.
@@ -108,6 +115,16 @@ pub(super) fn bindings(kernel: Kernel) -> &'static [(u32, Buf, bool)] {
             (15, Buf::Classes, RW),
             (16, Buf::Outputs, RW),
             (17, Buf::Scratch, RW),
+        ],
+        Kernel::OnChip => &[
+            (6, Buf::Batch, R),
+            (7, Buf::BatchLabels, R),
+            (8, Buf::Headers, R),
+            (9, Buf::Ops, R),
+            (10, Buf::Edges, R),
+            (11, Buf::Weights, R),
+            (12, Buf::Partials, RW),
+            (18, Buf::Rows, RW),
         ],
     }
 }
@@ -162,6 +179,8 @@ pub(super) struct Buffers {
     pub classes: Grow,
     pub outputs: Grow,
     pub scratch: Grow,
+    /// The family value table of the on-chip kernel's deltas.
+    pub rows: Grow,
     pub staging: Grow,
 }
 
@@ -191,6 +210,7 @@ impl Buffers {
             classes: Grow::new(device, "classes", rw),
             outputs: Grow::new(device, "outputs", rw),
             scratch: g("scratch"),
+            rows: g("family rows"),
             staging: Grow::new(
                 device,
                 "staging",
@@ -215,6 +235,7 @@ impl Buffers {
             Buf::Classes => &self.classes.buf,
             Buf::Outputs => &self.outputs.buf,
             Buf::Scratch => &self.scratch.buf,
+            Buf::Rows => &self.rows.buf,
         }
     }
 }
