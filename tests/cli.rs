@@ -307,6 +307,26 @@ fn resume_extends_to_more_generations_and_refuses_other_settings() {
 }
 
 #[test]
+fn an_mnist_run_takes_its_own_options_and_refuses_the_swing_ups() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    // --minibatch, --train-limit and --backend cpu are MNIST's own; --no-delta may change on resume.
+    run_ok(&tiny_search(&run, "1"));
+    let run = run.to_str().unwrap();
+    let e = failure(&["search", "--resume", run, "--episodes", "2"]);
+    assert!(e.contains("--episodes") && e.contains("cannot change on --resume"), "{e}");
+    let out = wann(&["search", "--resume", run, "--generations", "2", "--no-delta", "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let target = dir.path().join("refused");
+    let small = ["--population", "12", "--generations", "1", "--train-limit", "600", "--backend", "cpu"];
+    let mut args = vec!["search", "--minibatch", "50", "--episodes", "2", "--out", target.to_str().unwrap()];
+    args.extend_from_slice(&small);
+    let e = failure(&args);
+    assert!(e.contains("--episodes is only for swing-up searches") && e.contains("--task swingup"), "{e}");
+    assert!(!target.exists());
+}
+
+#[test]
 fn run_directories_are_never_overwritten_nor_mixed() {
     let dir = tempfile::tempdir().unwrap();
     // A folder with a file of the user's that a run would write.

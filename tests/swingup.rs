@@ -575,3 +575,82 @@ fn a_swing_up_run_uses_reference_semantics_resumes_and_refuses_another_task() {
     let champion = |d: &Path| std::fs::read_to_string(d.join("champion.json")).unwrap();
     assert_eq!(champion(&short), champion(&long));
 }
+
+#[test]
+fn search_refuses_the_options_only_the_other_task_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let quick = ["--population", "12", "--episodes", "1", "--generations", "1", "--seed", "3", "--quiet"];
+    // A run's whole config.json, MNIST's fields included (minibatch, train_limit, champion_check,
+    // delta, backend), is a swing-up config like any other: only the command line is checked.
+    let run = path("run");
+    let mut args =
+        vec!["search", "--task", "swingup", "--preset", "quick", "--backend", "cpu", "--out", &run];
+    args.extend_from_slice(&quick);
+    let o = wann(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config = Path::new(&run).join("config.json");
+    let config = config.to_str().unwrap();
+    let again = path("again");
+    let o = wann(&["search", "--config", config, "--generations", "1", "--quiet", "--out", &again]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mnist_only = "only for MNIST searches";
+    let swingup_only = "only for swing-up searches";
+    let cases: [(&[&str], &str, &str); 9] = [
+        (&["--task", "swingup", "--minibatch", "50"], "--minibatch is", mnist_only),
+        (&["--task", "swingup", "--train-limit", "600"], "--train-limit is", mnist_only),
+        (&["--task", "swingup", "--champion-check", "100"], "--champion-check is", mnist_only),
+        (&["--task", "swingup", "--no-delta"], "--no-delta is", mnist_only),
+        (&["--task", "swingup", "--backend", "gpu"], "--backend gpu is", mnist_only),
+        // The task a config file names is the task: its flags are checked against it.
+        (&["--config", config, "--minibatch", "50", "--no-delta"], "--minibatch, --no-delta are", mnist_only),
+        (&["--episodes", "2"], "--episodes is", swingup_only),
+        (&["--task", "mnist", "--episodes", "2"], "--episodes is", swingup_only),
+        (&["--config", config, "--task", "mnist", "--episodes", "2"], "--episodes is", swingup_only),
+    ];
+    for (i, (flags, names, why)) in cases.iter().enumerate() {
+        let target = path(&format!("refused{i}"));
+        // Small enough to end at once should a refusal ever go missing (MNIST on 1200 images).
+        let mut args = vec!["search", "--out", &target, "--population", "12", "--generations", "1"];
+        args.extend_from_slice(flags);
+        if !flags.contains(&"--backend") {
+            args.extend(["--backend", "cpu"]);
+        }
+        if *why == swingup_only {
+            args.extend(["--train-limit", "1200"]);
+        }
+        let o = wann(&args);
+        let e = String::from_utf8_lossy(&o.stderr);
+        let fix = if *why == mnist_only { "or search MNIST with --task mnist" } else { "--task swingup" };
+        assert!(
+            !o.status.success()
+                && e.contains(names)
+                && e.contains(why)
+                && e.contains(fix)
+                && !e.contains("panicked"),
+            "{flags:?}: {e}"
+        );
+        assert!(!Path::new(&target).exists(), "{flags:?} left a run directory behind");
+    }
+    // On --resume, settings stay refused as settings; what a resume may change is checked against the
+    // run's own task.
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["search", "--resume", run.as_str(), "--quiet"];
+        args.extend_from_slice(extra);
+        wann(&args)
+    };
+    for (flags, want) in [
+        (&["--minibatch", "50"][..], "cannot change on --resume"),
+        (&["--episodes", "2"][..], "cannot change on --resume"),
+        (&["--no-delta"][..], "keeps its task"),
+        (&["--backend", "gpu", "--generations", "2"][..], "keeps its task"),
+    ] {
+        let o = resume(flags);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains(flags[0]) && e.contains(want), "{flags:?}: {e}");
+    }
+    let o = resume(&["--generations", "2", "--backend", "cpu"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(Path::new(&run).join("log.csv")).unwrap();
+    assert_eq!(log.lines().count(), 3, "a header and two generations: {log}");
+}

@@ -33,7 +33,7 @@ pub struct Args {
     /// Generations to run (paper: 4096); with --resume, extends the run to this many.
     #[arg(long)]
     generations: Option<u64>,
-    /// Training images per generation.
+    /// MNIST: training images per generation.
     #[arg(long)]
     minibatch: Option<usize>,
     /// Control tasks: episodes per weight value (swing-up paper: 3).
@@ -42,7 +42,7 @@ pub struct Args {
     /// Seed of every random choice: the same seed gives the same search (bit for bit on the CPU).
     #[arg(long)]
     seed: Option<u64>,
-    /// Use only the first N training images.
+    /// MNIST: use only the first N training images.
     #[arg(long, value_name = "N")]
     train_limit: Option<usize>,
     /// How genomes are expressed and ranked: as the reference code ran (disabled hidden->hidden
@@ -50,17 +50,18 @@ pub struct Args {
     /// A resumed run keeps its own.
     #[arg(long, value_enum, conflicts_with = "resume")]
     semantics: Option<Semantics>,
-    /// Training images a candidate champion is re-checked on before it replaces the champion
+    /// MNIST: training images a candidate champion is re-checked on before it replaces the champion
     /// (default: all of them).
     #[arg(long, value_name = "N")]
     champion_check: Option<usize>,
     /// Write a checkpoint every N generations (also on Ctrl-C and at the end).
     #[arg(long, value_name = "N")]
     checkpoint_every: Option<u64>,
-    /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
+    /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU. The swing-up runs
+    /// on the CPU.
     #[arg(long, value_enum)]
     backend: Option<Backend>,
-    /// Evaluate every child in full instead of as a delta of its parent (the same results, slower;
+    /// MNIST: evaluate every child in full instead of as a delta of its parent (the same results, slower;
     /// for comparisons and bisecting).
     #[arg(long)]
     no_delta: bool,
@@ -104,6 +105,7 @@ fn config_from(args: &Args) -> anyhow::Result<SearchConfig> {
         None => SearchConfig::preset_for(args.task.unwrap_or_default(), args.preset.unwrap_or(Preset::Paper)),
     };
     c.task = args.task.unwrap_or(c.task);
+    refuse_other_task(args, c.task, None)?;
     c.episodes = args.episodes.unwrap_or(c.episodes);
     c.population = args.population.unwrap_or(c.population);
     c.generations = args.generations.unwrap_or(c.generations);
@@ -142,22 +144,46 @@ fn training_data(data: &DataArgs, cfg: &SearchConfig) -> anyhow::Result<wann::da
     Ok(train)
 }
 
+/// A search option given on the command line: the task that reads it (`None`: both) and whether a
+/// resumed run may change it. One table serves every check below, so a new option is placed once.
+struct Given {
+    flag: &'static str,
+    task: Option<TaskKind>,
+    resumable: bool,
+}
+
+/// The settings options given. Not --out, --resume or --quiet (where, and how loudly), nor --data: the
+/// swing-up reads no data, but the option also comes from WANN_DATA, so giving it cannot be told.
+fn given_options(args: &Args) -> Vec<Given> {
+    let (mnist, swingup) = (Some(TaskKind::Mnist), Some(TaskKind::Swingup));
+    let table = [
+        ("--task", None, false, args.task.is_some()),
+        ("--episodes", swingup, false, args.episodes.is_some()),
+        ("--preset", None, false, args.preset.is_some()),
+        ("--config", None, false, args.config.is_some()),
+        ("--population", None, false, args.population.is_some()),
+        ("--minibatch", mnist, false, args.minibatch.is_some()),
+        ("--seed", None, false, args.seed.is_some()),
+        ("--train-limit", mnist, false, args.train_limit.is_some()),
+        ("--semantics", None, false, args.semantics.is_some()),
+        ("--champion-check", mnist, false, args.champion_check.is_some()),
+        ("--generations", None, true, args.generations.is_some()),
+        ("--checkpoint-every", None, true, args.checkpoint_every.is_some()),
+        // The swing-up runs on the CPU whatever --backend says: only asking for the GPU misleads.
+        ("--backend gpu", mnist, true, args.backend == Some(Backend::Gpu)),
+        ("--no-delta", mnist, true, args.no_delta),
+    ];
+    table
+        .into_iter()
+        .filter(|row| row.3)
+        .map(|(flag, task, resumable, _)| Given { flag, task, resumable })
+        .collect()
+}
+
 /// A resumed run keeps the settings it started with: options that would change its results are refused
 /// rather than silently ignored.
 fn refuse_on_resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
-    let given = [
-        ("--task", args.task.is_some()),
-        ("--episodes", args.episodes.is_some()),
-        ("--preset", args.preset.is_some()),
-        ("--config", args.config.is_some()),
-        ("--population", args.population.is_some()),
-        ("--minibatch", args.minibatch.is_some()),
-        ("--seed", args.seed.is_some()),
-        ("--train-limit", args.train_limit.is_some()),
-        ("--semantics", args.semantics.is_some()),
-        ("--champion-check", args.champion_check.is_some()),
-    ];
-    let refused: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(name, _)| *name).collect();
+    let refused: Vec<&str> = given_options(args).iter().filter(|g| !g.resumable).map(|g| g.flag).collect();
     if !refused.is_empty() {
         anyhow::bail!(
             "{} cannot change on --resume: a resumed run keeps its own settings ({}); only --generations, \
@@ -169,6 +195,33 @@ fn refuse_on_resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Options that only the other task reads are refused rather than silently ignored. Only the command
+/// line is checked: a preset or config file carries every field, the other task's included.
+/// `resumed`: the run directory whose task it is, on --resume.
+fn refuse_other_task(args: &Args, task: TaskKind, resumed: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let refused: Vec<&str> =
+        given_options(args).iter().filter(|g| g.task.is_some_and(|t| t != task)).map(|g| g.flag).collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let (is, it) = if refused.len() == 1 { ("is", "it") } else { ("are", "them") };
+    let (only_for, ignored_by, other) = match task {
+        TaskKind::Swingup => (
+            "MNIST searches",
+            "the swing-up (no images, CPU only, every child evaluated in full)",
+            "search MNIST with --task mnist",
+        ),
+        TaskKind::Mnist => {
+            ("swing-up searches", "MNIST (judged on images)", "search the swing-up with --task swingup")
+        }
+    };
+    let fix = match resumed {
+        Some(dir) => format!("drop {it} (the run in {} keeps its task)", dir.display()),
+        None => format!("drop {it}, or {other}"),
+    };
+    anyhow::bail!("{} {is} only for {only_for}; {ignored_by} would ignore {it}: {fix}", refused.join(", "))
 }
 
 /// Applies what a resume may change (more generations, checkpoint spacing), recording it in the run's
@@ -220,6 +273,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => {
             refuse_on_resume(&args, dir)?;
             let (mut state, lock) = run::open(dir)?;
+            refuse_other_task(&args, state.config.task, Some(dir))?;
             if let Some(b) = args.backend {
                 state.config.backend = b;
             }
