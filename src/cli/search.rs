@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long, value_enum, conflicts_with = "resume")]
     semantics: Option<Semantics>,
     /// MNIST: training images a candidate champion is re-checked on before it replaces the champion
-    /// (default: all of them).
+    /// (default: 20,000; 60000 checks on the whole training set).
     #[arg(long, value_name = "N")]
     champion_check: Option<usize>,
     /// Write a checkpoint every N generations (also on Ctrl-C and at the end).
@@ -69,7 +69,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     out: Option<PathBuf>,
     /// Continue the run in DIR from its checkpoint, exactly as if it had never stopped (with its own
-    /// settings; only --generations, --checkpoint-every and --backend may change).
+    /// settings; only --generations, --checkpoint-every, --backend and --no-delta may change).
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
     /// Print nothing but errors and the final summary.
@@ -187,7 +187,7 @@ fn refuse_on_resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
     if !refused.is_empty() {
         anyhow::bail!(
             "{} cannot change on --resume: a resumed run keeps its own settings ({}); only --generations, \
-             --checkpoint-every and --backend may be given. To search with other settings, start a new run \
+             --checkpoint-every, --backend and --no-delta may be given. To search with other settings, start a new run \
              (for example with --config {})",
             refused.join(", "),
             dir.join(run::CONFIG).display(),
