@@ -572,7 +572,8 @@ fn trusted_and_checked_modules_agree() {
 /// Children of bred generations run as deltas of their parents on the GPU: results agree with the
 /// CPU evaluator, and equal the GPU's own full evaluation exactly on lavapipe (the same float
 /// operations on the same values); so do they when the family value table is too small for every
-/// family (some children then run in full) and passes are shortened to fit it.
+/// family's rows at once (families take turns in chunks) or for some family's alone (its children
+/// run in full).
 #[test]
 fn children_run_as_deltas_on_the_gpu() {
     use wann::bench::{generation_workloads, BenchConfig, Size};
@@ -605,16 +606,28 @@ fn children_run_as_deltas_on_the_gpu() {
         if lavapipe {
             assert_eq!(got, full, "{}: deltas and full evaluation differ on lavapipe", w.name);
         }
-        // A table of half the rows at 192 images (150 rounded up to whole tiles): too small for
-        // every family's rows.
-        let table = Some(used.table_rows as u64 / 2 * 192 * TRAINING_WEIGHTS.len() as u64 * 4);
-        let Some(mut small) = gpu(&data, GpuOptions { max_table_bytes: table, ..checked() }) else { return };
-        let got = small.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
-        let some = small.kernel_use();
-        assert!(some.deltas > 0 && some.deltas < used.deltas, "{}: {some:?} vs {used:?}", w.name);
-        assert_close(&got, &want, &format!("{}, small table", w.name));
-        if lavapipe {
-            assert_eq!(got, full, "{}: small table", w.name);
+        // A table of half the rows at 192 images (150 rounded up to whole tiles): families take
+        // turns in it, in chunks; every child is still a delta. A table smaller than the largest
+        // family's rows: that family's children run in full.
+        assert_eq!(used.family_chunks, 1);
+        let rows_bytes = |rows: usize| Some(rows as u64 * 192 * TRAINING_WEIGHTS.len() as u64 * 4);
+        for (rows, all) in [(used.table_rows / 2, true), (used.table_rows / 8, false)] {
+            let opts = GpuOptions { max_table_bytes: rows_bytes(rows), ..checked() };
+            let Some(mut small) = gpu(&data, opts) else { return };
+            let got =
+                small.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
+            let some = small.kernel_use();
+            eprintln!("{}, table of {rows} rows: {some:?}", w.name);
+            assert!(some.table_rows <= rows, "{}: {some:?}", w.name);
+            if all {
+                assert!(some.deltas == used.deltas && some.family_chunks > 1, "{}: {some:?}", w.name);
+            } else {
+                assert!(some.deltas < used.deltas, "{}: {some:?} vs {used:?}", w.name);
+            }
+            assert_close(&got, &want, &format!("{}, {rows}-row table", w.name));
+            if lavapipe {
+                assert_eq!(got, full, "{}: {rows}-row table", w.name);
+            }
         }
         // Deltas off: everything in full, the same results.
         let Some(mut off) = gpu(&data, GpuOptions { deltas: false, ..checked() }) else { return };

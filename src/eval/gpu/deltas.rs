@@ -4,9 +4,9 @@
 //! programs of the on-chip kernel, so a child computes each of its cone's values with exactly the
 //! float operations of its full program, from the same inputs.
 //!
-//! The table holds one f32 per (row, weight, example of the pass). Its size bounds the work: the
-//! pass is shortened to fit the table in [`ROWS_BUDGET`], and families that would not fit even a
-//! short pass have their children evaluated in full.
+//! The table holds one f32 per (row, weight, example of the pass), within [`ROWS_BUDGET`]: families
+//! are run in chunks whose rows fit it (each chunk's parents, then its children, reusing the
+//! table), and a family whose rows alone do not fit has its children evaluated in full.
 
 use super::pack::RowIo;
 use crate::program::delta::Delta;
@@ -14,9 +14,6 @@ use crate::program::Op;
 
 /// Most bytes the family value table may take (the binding limit may lower it).
 pub(super) const ROWS_BUDGET: u64 = 256 << 20;
-/// Passes are not shortened below this many examples to fit more families' rows: a shorter pass
-/// would cost more in dispatches than the deltas save.
-pub(super) const MIN_DELTA_PASS: usize = 1024;
 
 /// A child's cone as a program of its own: op sources that are the parent's values become ops
 /// without sources, placed just before their first reader, whose values are loaded from the

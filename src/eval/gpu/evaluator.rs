@@ -13,7 +13,7 @@
 //! just slower.
 
 use super::adapter::{adapter_name, is_llvmpipe, new_instance, pick_adapter};
-use super::deltas::{stored_ops, DeltaProgram, MIN_DELTA_PASS, ROWS_BUDGET};
+use super::deltas::{stored_ops, DeltaProgram, ROWS_BUDGET};
 use super::errors::{gpu_err, ErrorLog, Scopes};
 use super::pack::{onchip_program, OnChip, RowIo};
 use super::plan::{self, Grid, Pass, PlanLimits, Variant, TILE};
@@ -111,6 +111,8 @@ pub struct KernelUse {
     /// Rows of the family value table (parent values read by children; each row holds one value
     /// per weight and example of a pass).
     pub table_rows: usize,
+    /// Chunks of families that took turns in the table.
+    pub family_chunks: usize,
 }
 
 /// One dispatch: its parameter block and its grid.
@@ -834,12 +836,12 @@ impl GpuEvaluator {
             return Ok(done(stats));
         }
         let cx = self.fit_context();
-        let mut pass_len = self.pass_examples(n_w)?;
+        let pass_len = self.pass_examples(n_w)?;
+        let stride = pass_len.min(indices.len()).next_multiple_of(TILE);
         let deltas = match families {
-            Some(f) if self.opts.deltas => cx.plan_deltas(programs, f, n_w, pass_len, indices.len())?,
+            Some(f) if self.opts.deltas => cx.plan_deltas(programs, f, n_w, stride)?,
             _ => DeltaPlan::default(),
         };
-        pass_len = pass_len.min(deltas.pass_len);
         let mut covered = vec![false; programs.len()];
         for j in &deltas.jobs {
             covered[j.program] = true;
@@ -858,9 +860,9 @@ impl GpuEvaluator {
         for (&i, fit) in full.iter().zip(fits) {
             let h = programs.headers[i];
             match fit {
-                Some((v, p)) => jobs.push(Job { program: i, delta: false, run: Run::OnChip(v, p) }),
+                Some((v, p)) => jobs.push(Job { program: i, phase: 0, run: Run::OnChip(v, p) }),
                 None => match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
-                    None => jobs.push(Job { program: i, delta: false, run: Run::Scratch }),
+                    None => jobs.push(Job { program: i, phase: 0, run: Run::Scratch }),
                     Some(why) => on_cpu.push((i, why)),
                 },
             }
@@ -870,9 +872,10 @@ impl GpuEvaluator {
             onchip: count(&|j| matches!(j.run, Run::OnChip(..))),
             scratch: count(&|j| matches!(j.run, Run::Scratch)),
             cpu: on_cpu.len(),
-            deltas: count(&|j| j.delta),
+            deltas: count(&Job::is_delta),
             copies: deltas.copies.len(),
             table_rows: deltas.n_rows as usize,
+            family_chunks: deltas.chunks,
         };
         if !on_cpu.is_empty() {
             let why = on_cpu[0].1.clone();
@@ -903,16 +906,16 @@ impl GpuEvaluator {
         stats: &mut [PairStats],
     ) -> Result<()> {
         let (n_w, pass_len) = (weights.len(), passes.len);
-        // Parents before the children that read their rows; within each, programs of one kernel
-        // variant together, longest first, so that the long ones start first and no long program
-        // is the tail of a dispatch.
+        // Phase by phase (parents before the children that read their rows); within each, programs
+        // of one kernel variant together, longest first, so that the long ones start first and no
+        // long program is the tail of a dispatch.
         jobs.sort_by_key(|j| {
             let h = programs.headers[j.program];
             let variant = match &j.run {
                 Run::OnChip(v, _) => Some(std::cmp::Reverse(*v)),
                 Run::Scratch => None,
             };
-            (j.delta, variant, std::cmp::Reverse(h.n_ops + h.n_edges))
+            (j.phase, variant, std::cmp::Reverse(h.n_ops + h.n_edges))
         });
         for v in jobs.iter().filter_map(|j| j.variant()).collect::<std::collections::BTreeSet<_>>() {
             self.ensure_onchip(v)?;
@@ -956,7 +959,7 @@ impl GpuEvaluator {
                 // One step per run of programs of the same phase and kernel variant.
                 let mut first = 0;
                 while first < n_p {
-                    let key = |k: usize| (jobs[group[k]].delta, jobs[group[k]].variant());
+                    let key = |k: usize| (jobs[group[k]].phase, jobs[group[k]].variant());
                     let end = (first..n_p).find(|&k| key(k) != key(first)).unwrap_or(n_p);
                     let choice = match jobs[group[first]].variant() {
                         Some(v) => Choice::OnChip(v),
@@ -965,7 +968,7 @@ impl GpuEvaluator {
                         ),
                     };
                     let mut step = self.network_step(base, pass.tiles(), first, end - first, choice);
-                    if jobs[group[first]].delta {
+                    if jobs[group[first]].is_delta() {
                         step.name = "evaluate_onchip (deltas)";
                     }
                     steps.push(step);
@@ -1026,15 +1029,20 @@ enum Run {
     Scratch,
 }
 
-/// One program's work in an `evaluate`: whose results it gives, whether it is a child's delta
-/// (which runs after all parents), and how it runs.
+/// One program's work in an `evaluate`: whose results it gives, when it runs and how. Phases run
+/// in order: `2 c` for the parents of chunk `c` of families (and, in phase 0, every program run in
+/// full), `2 c + 1` for the children of chunk `c` run as deltas, which read their parents' rows.
 struct Job {
     program: usize,
-    delta: bool,
+    phase: u32,
     run: Run,
 }
 
 impl Job {
+    fn is_delta(&self) -> bool {
+        self.phase % 2 == 1
+    }
+
     fn variant(&self) -> Option<Variant> {
         match &self.run {
             Run::OnChip(v, _) => Some(*v),
@@ -1059,19 +1067,14 @@ impl Job {
 
 /// What [`FitContext::plan_deltas`] decided: the jobs of parents (with their stores) and of the
 /// children run as deltas, the children that are copies of their parents, the rows of the family
-/// value table and the longest pass it allows.
+/// value table and the chunks of families that take turns in it.
+#[derive(Default)]
 struct DeltaPlan {
     jobs: Vec<Job>,
     /// (child, parent).
     copies: Vec<(usize, usize)>,
     n_rows: u32,
-    pass_len: usize,
-}
-
-impl Default for DeltaPlan {
-    fn default() -> Self {
-        DeltaPlan { jobs: Vec::new(), copies: Vec::new(), n_rows: 0, pass_len: usize::MAX }
-    }
+    chunks: usize,
 }
 
 /// What [`FitContext::fit`] needs from the evaluator.
@@ -1120,17 +1123,18 @@ impl FitContext {
         Ok(Some((v, p)))
     }
 
-    /// Which children run as deltas on the GPU: those of families whose parent runs on the
-    /// on-chip kernel with its stores, whose rows fit the table for a pass of at least
-    /// [`MIN_DELTA_PASS`] examples (or the whole call, when shorter), and whose own delta program
-    /// fits an on-chip variant. Children identical to their parents are copies in every family.
+    /// Which children run as deltas on the GPU, and in which chunk of families. Families are cut,
+    /// in order, into chunks whose rows fit the table for passes of `stride` examples; each chunk
+    /// runs its parents (with their stores), then its children, reusing the table. A family whose
+    /// rows alone do not fit, or whose parent with its stores fits no on-chip variant, has its
+    /// children evaluated in full; so has a child whose cone fits no variant. Children identical
+    /// to their parents are copies in every family.
     fn plan_deltas(
         &self,
         programs: &Programs,
         families: &[Family],
         n_w: usize,
-        max_pass: usize,
-        n_examples: usize,
+        stride: usize,
     ) -> Result<DeltaPlan> {
         let first_op_slot = 1 + programs.n_inputs;
         let plans: Vec<FamilyPlan> = families.par_iter().map(|f| FamilyPlan::new(programs, f)).collect();
@@ -1146,25 +1150,31 @@ impl FitContext {
             .map(|p| p.deltas.iter().map(|d| DeltaProgram::new(d, first_op_slot)).collect())
             .collect();
         let stored: Vec<Vec<u32>> = cones.iter().map(stored_ops).collect();
-        // Rows for each family, in order, while the table fits a pass of `min_pass` examples.
-        let budget = self.table_budget;
-        let min_pass = max_pass.min(n_examples.next_multiple_of(TILE)).min(MIN_DELTA_PASS) as u64;
-        let row_bytes = n_w as u64 * 4 * min_pass;
-        let mut first_row = vec![None; families.len()];
-        let mut n_rows = 0u64;
+        // Per family with children to compute: its chunk and its first row in the table.
+        let max_rows = self.table_budget / (n_w as u64 * 4 * stride as u64).max(1);
+        let mut place = vec![None; families.len()];
+        let (mut chunk, mut used, mut n_rows) = (0u32, 0u64, 0u64);
         for (f, s) in stored.iter().enumerate() {
-            if !cones[f].is_empty() && (n_rows + s.len() as u64) * row_bytes <= budget {
-                first_row[f] = Some(n_rows as u32);
-                n_rows += s.len() as u64;
+            let rows = s.len() as u64;
+            if cones[f].is_empty() || rows > max_rows {
+                continue;
             }
+            if used + rows > max_rows {
+                chunk += 1;
+                used = 0;
+            }
+            place[f] = Some((chunk, used as u32));
+            used += rows;
+            n_rows = n_rows.max(used);
         }
         let n_rows = n_rows as u32;
         let n_out = programs.n_outputs;
-        let kept: Vec<usize> = (0..families.len()).filter(|&f| first_row[f].is_some()).collect();
-        let family_jobs: Vec<Vec<Job>> = kept
+        let placed: Vec<(usize, (u32, u32))> =
+            place.iter().enumerate().filter_map(|(f, p)| p.map(|p| (f, p))).collect();
+        let family_jobs: Vec<Vec<Job>> = placed
             .par_iter()
-            .map(|&f| {
-                let (parent, base) = (families[f].parent, first_row[f].unwrap_or(0));
+            .map(|&(f, (chunk, base))| {
+                let parent = families[f].parent;
                 let row_of = |op: u32| base + stored[f].partition_point(|&s| s < op) as u32;
                 let stores = stored[f].iter().map(|&op| (op, row_of(op))).collect();
                 let io = RowIo { loads: Vec::new(), stores, n_rows };
@@ -1172,21 +1182,20 @@ impl FitContext {
                 let Some((v, p)) = self.fit_code(ops, edges, n_out, &io, n_w)? else {
                     return Ok(Vec::new());
                 };
-                let mut jobs = vec![Job { program: parent, delta: false, run: Run::OnChip(v, p) }];
+                let mut jobs = vec![Job { program: parent, phase: 2 * chunk, run: Run::OnChip(v, p) }];
                 for (&child, cone) in plans[f].computed.iter().zip(&cones[f]) {
                     let io = cone.row_io(row_of, n_rows);
                     if let Some((v, p)) = self.fit_code(&cone.ops, &cone.edges, n_out, &io, n_w)? {
-                        jobs.push(Job { program: child, delta: true, run: Run::OnChip(v, p) });
+                        jobs.push(Job { program: child, phase: 2 * chunk + 1, run: Run::OnChip(v, p) });
                     }
                 }
                 Ok(jobs)
             })
             .collect::<Result<_>>()?;
         out.jobs = family_jobs.into_iter().flatten().collect();
-        if out.jobs.iter().any(|j| j.delta) {
+        if out.jobs.iter().any(Job::is_delta) {
             out.n_rows = n_rows;
-            let fits = budget / (n_rows as u64 * n_w as u64 * 4).max(1);
-            out.pass_len = (fits as usize / TILE * TILE).max(TILE);
+            out.chunks = chunk as usize + 1;
         } else {
             out.jobs.clear();
         }
