@@ -75,7 +75,7 @@ def main():
             "edge_evaluations": edges,
             "edge_evaluations_per_second": r["edge_evaluations_per_second"],
             "kernel_seconds": kernels,
-            "programs_by_route": r.get("programs_by_route", {}),
+            "work_counts": r.get("work_counts", {}),
         }
         if kernel_time > 0:
             row["kernel_edge_evaluations_per_second"] = edges / kernel_time
@@ -119,8 +119,8 @@ def main():
         if "gpu_over_cpu" in r:
             line += f"  {r['gpu_over_cpu']:.3g}x the CPU"
         print(line)
-        if r.get("programs_by_route"):
-            print("    programs: " + ", ".join(f"{k} {v}" for k, v in sorted(r["programs_by_route"].items())))
+        if r.get("work_counts"):
+            print("    work: " + ", ".join(f"{k} {v}" for k, v in sorted(r["work_counts"].items())))
         if r["kernel_seconds"]:
             print("    kernels: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in sorted(r["kernel_seconds"].items())))
     if comparison_rows:

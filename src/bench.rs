@@ -291,9 +291,9 @@ pub struct Measurement {
     pub kernel_seconds: std::collections::BTreeMap<String, f64>,
     /// Whether children were handed to the evaluator as deltas of their parents.
     pub deltas: bool,
-    /// How the evaluator ran the programs of the last run, where it tells (the GPU).
+    /// How the evaluator ran the last run, where it tells (see [`Evaluator::work_counts`]).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub programs_by_route: std::collections::BTreeMap<String, usize>,
+    pub work_counts: std::collections::BTreeMap<String, usize>,
     /// Effective edge-evaluations per run: enabled connections x images x weights delivered.
     pub edge_evaluations: u64,
     /// Edge-evaluations actually computed per run (see [`Workload::computed_edge_evaluations`]).
@@ -351,7 +351,7 @@ pub fn measure(
         split,
         kernel_seconds,
         deltas: parents.is_some(),
-        programs_by_route: evaluator.programs_by_route().into_iter().collect(),
+        work_counts: evaluator.work_counts().into_iter().collect(),
         edge_evaluations: w.edge_evaluations(weights.len()),
         computed_edge_evaluations: w
             .computed_edge_evaluations(weights.len(), parents.is_some() && evaluator.evaluates_deltas()),

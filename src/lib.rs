@@ -5,7 +5,7 @@
 //! [`evolve`] (the search, its settings and its run directory), [`report`] (accuracy tables,
 //! ensembles, weight sweeps, learning curves and pictures), [`train`] (individually trained weights),
 //! [`swingup`] (the cart-pole swing-up: environment, controllers, search task, report). Beside them:
-//! [`bench`] (throughput measurements), [`workload`] (reproducible grown networks for benchmarks and
+//! [`bench`](mod@bench) (throughput measurements), [`workload`] (reproducible grown networks for benchmarks and
 //! tests), [`fsutil`] (atomic writes, bounded reads, the run-directory lock, time stamps) and [`error`]
 //! (the one error type).
 

@@ -1,6 +1,6 @@
 //! Evaluators: run compiled programs over labelled examples at several shared-weight values.
 //!
-//! [`reference`] is the plain f64 oracle straight from the genome; [`cpu::CpuEvaluator`] is the fast
+//! [`reference`](mod@reference) is the plain f64 oracle straight from the genome; [`cpu::CpuEvaluator`] is the fast
 //! multi-core one and `gpu::GpuEvaluator` the WGSL one (with the default `gpu` cargo feature), both
 //! behind the [`Evaluator`] trait.
 //!
@@ -127,10 +127,10 @@ pub trait Evaluator {
         Vec::new()
     }
 
-    /// How the last `evaluate` ran its programs, by route (for the GPU: on-chip kernel, scratch
-    /// kernel, CPU fallback, children as deltas, copies of their parents), where the evaluator
-    /// tells; empty otherwise.
-    fn programs_by_route(&self) -> Vec<(String, usize)> {
+    /// Counts of how the last `evaluate` ran, where the evaluator tells (the GPU: programs on the
+    /// on-chip kernel, the scratch kernel and the CPU, children run as deltas and copies of their
+    /// parents, rows and chunks of the family value table); empty otherwise.
+    fn work_counts(&self) -> Vec<(String, usize)> {
         Vec::new()
     }
 

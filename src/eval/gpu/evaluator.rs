@@ -1227,16 +1227,18 @@ impl Evaluator for GpuEvaluator {
         self.kernel_seconds.iter().map(|(k, &v)| (k.to_string(), v)).collect()
     }
 
-    fn programs_by_route(&self) -> Vec<(String, usize)> {
+    fn work_counts(&self) -> Vec<(String, usize)> {
         let u = self.kernel_use;
-        let routes = [
+        let counts = [
             ("onchip", u.onchip),
             ("scratch", u.scratch),
             ("cpu", u.cpu),
             ("deltas", u.deltas),
             ("copies", u.copies),
+            ("table_rows", u.table_rows),
+            ("family_chunks", u.family_chunks),
         ];
-        routes.into_iter().map(|(k, n)| (k.to_string(), n)).collect()
+        counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect()
     }
 
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
