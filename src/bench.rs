@@ -116,12 +116,13 @@ impl Workload {
     }
 
     /// Edge-evaluations actually computed at `weights` values: the compiled edges of every program
-    /// evaluated in full (pruned connections are not run) and, with `deltas`, only the cone's edges
-    /// of each child.
-    pub fn computed_edge_evaluations(&self, weights: usize, deltas: bool) -> u64 {
+    /// evaluated in full (pruned connections are not run) and only the cone's edges of each child
+    /// that `deltas` (as [`Evaluator::last_deltas`] reports them; empty: none) marks.
+    pub fn computed_edge_evaluations(&self, weights: usize, deltas: &[bool]) -> u64 {
         let n_out = self.programs.n_outputs as usize;
+        let as_delta = |i: usize| deltas.get(i).copied().unwrap_or(false);
         let edges: u64 = (0..self.programs.len())
-            .map(|i| match self.parents.as_ref().and_then(|p| p[i]).filter(|_| deltas) {
+            .map(|i| match self.parents.as_ref().and_then(|p| p[i]).filter(|_| as_delta(i)) {
                 Some(p) => Delta::plan(self.programs.view(p), self.programs.view(i), n_out).edge_count(),
                 None => self.programs.edges_of(i).len() as u64,
             })
@@ -353,8 +354,7 @@ pub fn measure(
         deltas: parents.is_some(),
         work_counts: evaluator.work_counts().into_iter().collect(),
         edge_evaluations: w.edge_evaluations(weights.len()),
-        computed_edge_evaluations: w
-            .computed_edge_evaluations(weights.len(), parents.is_some() && evaluator.evaluates_deltas()),
+        computed_edge_evaluations: w.computed_edge_evaluations(weights.len(), &evaluator.last_deltas()),
     })
 }
 

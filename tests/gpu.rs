@@ -593,6 +593,7 @@ fn children_run_as_deltas_on_the_gpu() {
         assert_eq!(gpu_eval.kernel_use().deltas, 0);
         let got = gpu_eval.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
         let used = gpu_eval.kernel_use();
+        assert_eq!(gpu_eval.last_deltas().iter().filter(|&&d| d).count(), used.deltas + used.copies);
         eprintln!("{}: {used:?}", w.name);
         let children = parents.iter().filter(|p| p.is_some()).count();
         // Every child is either a delta or a copy of its parent.
@@ -631,8 +632,8 @@ fn children_run_as_deltas_on_the_gpu() {
         }
         // Deltas off: everything in full, the same results.
         let Some(mut off) = gpu(&data, GpuOptions { deltas: false, ..checked() }) else { return };
-        assert!(!off.evaluates_deltas());
         let got = off.evaluate_with_parents(&w.programs, parents, &TRAINING_WEIGHTS, &w.images).unwrap();
+        assert!(off.last_deltas().iter().all(|&d| !d));
         assert_eq!(off.kernel_use().deltas + off.kernel_use().copies, 0);
         assert_close(&got, &want, &format!("{}, deltas off", w.name));
     }

@@ -26,6 +26,8 @@ const GROUPS_PER_TASK: usize = 4;
 pub struct CpuEvaluator {
     data: Arc<Dataset>,
     pool: Option<rayon::ThreadPool>,
+    /// Which programs of the last evaluation were children (every child runs as a delta).
+    last_deltas: Vec<bool>,
 }
 
 /// Examples of one group, transposed: `inputs[slot][lane]` for the bias (slot 0) and input slots.
@@ -37,7 +39,7 @@ struct Group {
 
 impl CpuEvaluator {
     pub fn new(data: Arc<Dataset>) -> CpuEvaluator {
-        CpuEvaluator { data, pool: None }
+        CpuEvaluator { data, pool: None, last_deltas: Vec::new() }
     }
 
     /// Uses exactly `threads` threads instead of rayon's global pool.
@@ -46,7 +48,7 @@ impl CpuEvaluator {
             .num_threads(threads)
             .build()
             .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
-        Ok(CpuEvaluator { data, pool: Some(pool) })
+        Ok(CpuEvaluator { data, pool: Some(pool), last_deltas: Vec::new() })
     }
 
     pub fn threads(&self) -> usize {
@@ -101,8 +103,8 @@ impl Evaluator for CpuEvaluator {
         format!("cpu: {} threads, {}", self.threads(), simd_level())
     }
 
-    fn evaluates_deltas(&self) -> bool {
-        true
+    fn last_deltas(&self) -> Vec<bool> {
+        self.last_deltas.clone()
     }
 
     fn evaluate(&mut self, programs: &Programs, weights: &[f32], indices: &[u32]) -> Result<Evaluation> {
@@ -123,6 +125,7 @@ impl Evaluator for CpuEvaluator {
         }
         self.check_shape(programs.n_inputs, programs.n_outputs)?;
         let families = families(parents, programs.len())?;
+        self.last_deltas = parents.iter().map(Option::is_some).collect();
         let groups = self.groups(indices)?;
         let chunks: Vec<&[Group]> = groups.chunks(GROUPS_PER_TASK).collect();
         // A family is its parent and the cones of its children; a task is one family on one chunk.

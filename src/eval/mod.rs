@@ -107,9 +107,11 @@ pub trait Evaluator {
         self.evaluate(programs, weights, indices)
     }
 
-    /// Whether `evaluate_with_parents` computes children as deltas (rather than in full).
-    fn evaluates_deltas(&self) -> bool {
-        false
+    /// Per program of the last evaluation, whether it was computed as a delta of its parent (or
+    /// taken from the parent as an exact copy) rather than in full; empty where the evaluator does
+    /// not compute deltas.
+    fn last_deltas(&self) -> Vec<bool> {
+        Vec::new()
     }
 
     /// Where the evaluator's notes go (for example a GPU evaluator handing programs its device

@@ -204,6 +204,8 @@ pub struct GpuEvaluator {
     /// Where the current/last `evaluate` spent its time (for `wann bench`).
     split: TimeSplit,
     kernel_use: KernelUse,
+    /// Per program of the last `evaluate`, whether it ran as a delta of its parent or was a copy.
+    last_deltas: Vec<bool>,
     /// GPU timestamps around each kernel's dispatches, where the adapter supports them.
     timestamps: Option<Timestamps>,
     /// Seconds each kernel ran during the last `evaluate`/`predict`, from the timestamps.
@@ -345,6 +347,7 @@ impl GpuEvaluator {
             notes: None,
             split: TimeSplit::default(),
             kernel_use: KernelUse::default(),
+            last_deltas: Vec::new(),
             timestamps: None,
             kernel_seconds: BTreeMap::new(),
         };
@@ -802,6 +805,7 @@ impl GpuEvaluator {
         self.split = TimeSplit::default();
         self.kernel_seconds.clear();
         self.kernel_use = KernelUse::default();
+        self.last_deltas = vec![false; programs.len()];
         let result = self.evaluate_timed(programs, families, weights, indices);
         // Everything that was neither waiting for the GPU nor reading back: packing and uploading.
         let total = started.elapsed().as_secs_f64();
@@ -848,6 +852,11 @@ impl GpuEvaluator {
         }
         for &(child, _) in &deltas.copies {
             covered[child] = true;
+        }
+        // Every program with a job from the plan but the parents.
+        self.last_deltas = covered.clone();
+        for j in deltas.jobs.iter().filter(|j| !j.is_delta()) {
+            self.last_deltas[j.program] = false;
         }
         // Every other program runs in full: on the on-chip kernel where a variant fits it, on the
         // scratch kernel otherwise, and on the CPU when neither can. Re-encoding is O(edges) per
@@ -1256,8 +1265,8 @@ impl Evaluator for GpuEvaluator {
         self.evaluate_measured(programs, Some(&families), weights, indices)
     }
 
-    fn evaluates_deltas(&self) -> bool {
-        self.opts.deltas && self.opts.onchip
+    fn last_deltas(&self) -> Vec<bool> {
+        self.last_deltas.clone()
     }
 
     fn predict(
