@@ -344,8 +344,10 @@ fn predict(
 // Deltas: two more instructions move values between a slot and a row of the family value table
 // (row index in op.y): OP_STORE, placed after a parent's op that a child reads, writes its value;
 // OP_LOAD gives a child's slot the parent's value instead of computing it. Parents run in earlier
-// dispatches than their children (WebGPU orders dispatches), and each lane writes and reads only
-// its own batch column, so a child reads exactly the values its parent computed.
+// dispatches than their children, and each lane writes and reads only its own batch column, so a
+// child reads exactly the values its parent computed: every dispatch is its own usage scope, and
+// wgpu puts a barrier between dispatches that use one read_write buffer (this also keeps the next
+// chunk's parents from overwriting rows before this chunk's children have read them).
 
 override LANES: u32 = 64u;
 override WPT: u32 = 1u;

@@ -174,6 +174,32 @@ fn bad_parents_are_refused() {
     }
 }
 
+#[test]
+fn malformed_programs_are_refused_before_deltas_are_planned() {
+    // An op source that is not an earlier op, edges past the end, an unknown activation: an
+    // error naming the problem, not a panic, with or without parents.
+    let data = synthetic(1, 20, 2, 1);
+    let mut ev = CpuEvaluator::new(data.clone());
+    let idx = data.all_indices();
+    let p = compile(&small_parent()).unwrap();
+    let packed = Programs::pack([&p, &p, &p]);
+    let parents = [None, Some(0), None];
+    let mut bad = packed.clone();
+    let last = bad.edges.len() - 1;
+    bad.edges[last] = 100_000;
+    let mut past_end = packed.clone();
+    past_end.edges.truncate(past_end.edges.len() - 1);
+    let mut activation = packed.clone();
+    activation.ops[0].activation = 99;
+    for bad in [bad, past_end, activation] {
+        let e = ev.evaluate_with_parents(&bad, &parents, &[1.0], &idx).unwrap_err().to_string();
+        assert!(e.contains("malformed program"), "{e}");
+        let e = ev.evaluate(&bad, &[1.0], &idx).unwrap_err().to_string();
+        assert!(e.contains("malformed program"), "{e}");
+    }
+    assert!(ev.evaluate_with_parents(&packed, &parents, &[1.0], &idx).is_ok());
+}
+
 struct Quiet;
 impl Progress for Quiet {
     fn generation(&mut self, _: &GenerationStats, _: f64, _: u64) {}

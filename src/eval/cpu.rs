@@ -124,6 +124,7 @@ impl Evaluator for CpuEvaluator {
             return Ok(Evaluation { n_programs: 0, n_weights: n_w, n_examples: indices.len(), stats });
         }
         self.check_shape(programs.n_inputs, programs.n_outputs)?;
+        self.install(|| programs.check())?;
         let families = families(parents, programs.len())?;
         self.last_deltas = parents.iter().map(Option::is_some).collect();
         let groups = self.groups(indices)?;

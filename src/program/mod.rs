@@ -98,6 +98,50 @@ pub struct View<'a> {
     pub node_ids: &'a [u32],
 }
 
+impl View<'_> {
+    /// Checks what every evaluator relies on, so that a program not made by [`compile`] is an
+    /// error rather than an out-of-bounds read: at least `n_outputs` ops (the last ones are the
+    /// outputs), known activations, edge ranges inside the edges, bias/input sources below
+    /// `first_op_slot`, op sources earlier ops that are not outputs, one node id per op or none.
+    pub fn check(&self, n_outputs: u32) -> Result<()> {
+        let bad = |what: String| {
+            Error::Invalid(format!("malformed program: {what}; compile programs with program::compile"))
+        };
+        let n = self.ops.len();
+        if n < n_outputs as usize {
+            return Err(bad(format!("{n} ops for {n_outputs} outputs")));
+        }
+        if !self.node_ids.is_empty() && self.node_ids.len() != n {
+            return Err(bad(format!("{} node ids for {n} ops", self.node_ids.len())));
+        }
+        let first_output = n - n_outputs as usize;
+        let first = self.first_op_slot;
+        for (k, op) in self.ops.iter().enumerate() {
+            if Activation::from_id(op.activation).is_none() {
+                return Err(bad(format!("op {k} has activation id {}", op.activation)));
+            }
+            let end = op.src_start as u64 + op.n_const as u64 + op.n_hidden as u64;
+            if end > self.edges.len() as u64 {
+                return Err(bad(format!(
+                    "op {k} reads edges {}..{end} of {}",
+                    op.src_start,
+                    self.edges.len()
+                )));
+            }
+            let srcs = &self.edges[op.src_start as usize..end as usize];
+            let (consts, hidden) = srcs.split_at(op.n_const as usize);
+            if let Some(s) = consts.iter().find(|&&s| s >= first) {
+                return Err(bad(format!("op {k}: bias/input source {s} is not below {first}")));
+            }
+            let earlier = |s: u32| s >= first && ((s - first) as usize) < k.min(first_output);
+            if let Some(s) = hidden.iter().find(|&&s| !earlier(s)) {
+                return Err(bad(format!("op {k}: op source {s} is not an earlier hidden op")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Compiles a genome, validating it first.
 pub fn compile(genome: &Genome) -> Result<Program> {
     genome.validate()?;
@@ -280,6 +324,29 @@ impl Programs {
             edges: self.edges_of(i),
             node_ids: self.node_ids_of(i),
         }
+    }
+
+    /// Every program's ranges inside the buffers, then [`View::check`] of each (on all cores: it
+    /// reads every edge).
+    pub fn check(&self) -> Result<()> {
+        use rayon::prelude::*;
+        for (i, h) in self.headers.iter().enumerate() {
+            let ops_end = h.op_start as u64 + h.n_ops as u64;
+            let edges_end = h.edge_start as u64 + h.n_edges as u64;
+            if ops_end > self.ops.len() as u64 || edges_end > self.edges.len() as u64 {
+                return Err(Error::Invalid(format!(
+                    "malformed program buffers: program {i} reaches past the packed ops or edges; pack programs with Programs::pack"
+                )));
+            }
+        }
+        if !self.node_ids.is_empty() && self.node_ids.len() != self.ops.len() {
+            return Err(Error::Invalid(format!(
+                "malformed program buffers: {} node ids for {} ops; pack programs with Programs::pack",
+                self.node_ids.len(),
+                self.ops.len()
+            )));
+        }
+        (0..self.len()).into_par_iter().try_for_each(|i| self.view(i).check(self.n_outputs))
     }
 
     /// Enabled connections over all programs: the unit of the edge-evaluation count.

@@ -13,7 +13,7 @@
 //! just slower.
 
 use super::adapter::{adapter_name, is_llvmpipe, new_instance, pick_adapter};
-use super::deltas::{stored_ops, DeltaProgram, ROWS_BUDGET};
+use super::deltas::{place_rows, stored_ops, DeltaProgram, ROWS_BUDGET};
 use super::errors::{gpu_err, ErrorLog, Scopes};
 use super::pack::{onchip_program, OnChip, RowIo};
 use super::plan::{self, Grid, Pass, PlanLimits, Variant, TILE};
@@ -482,6 +482,7 @@ impl GpuEvaluator {
         let (n_weights, predict_outputs, readback) = (z.weights, z.outputs, z.readback);
         let n_results = n_headers * n_weights;
         let scratch_max = self.plan.scratch_budget();
+        let table_max = self.table_budget();
         let d = &self.device;
         let max = self.plan.max_binding;
         let b = &mut self.buffers;
@@ -499,7 +500,7 @@ impl GpuEvaluator {
         changed |= b.classes.ensure(d, (n_weights * pass.n_batch * 4) as u64, max);
         changed |= b.outputs.ensure(d, predict_outputs as u64 * 4, max);
         changed |= b.scratch.ensure(d, z.scratch.max(4), scratch_max);
-        changed |= b.rows.ensure(d, z.rows.max(4), max);
+        changed |= b.rows.ensure(d, z.rows.max(4), table_max);
         // Room for the timestamps too: two per step, at most one step per dispatch.
         changed |= b.staging.ensure(d, readback.next_multiple_of(8) + n_params as u64 * 16, u64::MAX);
         if changed {
@@ -758,14 +759,17 @@ impl GpuEvaluator {
         Ok(())
     }
 
+    /// Bytes the family value table may take.
+    fn table_budget(&self) -> u64 {
+        ROWS_BUDGET.min(self.plan.max_binding).min(self.opts.max_table_bytes.unwrap_or(u64::MAX))
+    }
+
     /// What deciding and re-encoding on-chip programs needs (plain data, shared across threads).
     fn fit_context(&self) -> FitContext {
         FitContext {
             enabled: self.opts.onchip,
             plan: self.plan,
-            table_budget: ROWS_BUDGET
-                .min(self.plan.max_binding)
-                .min(self.opts.max_table_bytes.unwrap_or(u64::MAX)),
+            table_budget: self.table_budget(),
             workgroup_budget: self.workgroup_budget,
             dim: self.data.dim as u32,
             classes: self.data.classes,
@@ -836,6 +840,7 @@ impl GpuEvaluator {
         self.errors.check()?;
         self.check_shape(programs.n_inputs, programs.n_outputs)?;
         self.check_indices(indices)?;
+        programs.check()?;
         if n_w == 0 || indices.is_empty() {
             return Ok(done(stats));
         }
@@ -869,9 +874,9 @@ impl GpuEvaluator {
         for (&i, fit) in full.iter().zip(fits) {
             let h = programs.headers[i];
             match fit {
-                Some((v, p)) => jobs.push(Job { program: i, phase: 0, run: Run::OnChip(v, p) }),
+                Some((v, p)) => jobs.push(Job { program: i, chunk: 0, delta: false, run: Run::OnChip(v, p) }),
                 None => match self.unfit(h.n_ops as usize, h.n_edges as usize, n_w) {
-                    None => jobs.push(Job { program: i, phase: 0, run: Run::Scratch }),
+                    None => jobs.push(Job { program: i, chunk: 0, delta: false, run: Run::Scratch }),
                     Some(why) => on_cpu.push((i, why)),
                 },
             }
@@ -915,16 +920,13 @@ impl GpuEvaluator {
         stats: &mut [PairStats],
     ) -> Result<()> {
         let (n_w, pass_len) = (weights.len(), passes.len);
-        // Phase by phase (parents before the children that read their rows); within each, programs
-        // of one kernel variant together, longest first, so that the long ones start first and no
-        // long program is the tail of a dispatch.
-        jobs.sort_by_key(|j| {
-            let h = programs.headers[j.program];
-            let variant = match &j.run {
-                Run::OnChip(v, _) => Some(std::cmp::Reverse(*v)),
-                Run::Scratch => None,
-            };
-            (j.phase, variant, std::cmp::Reverse(h.n_ops + h.n_edges))
+        // In (chunk, delta) order (parents before the children that read their rows); within each,
+        // programs of one kernel variant together, longest first, so that the long ones start first
+        // and no long program is the tail of a dispatch.
+        use std::cmp::Reverse;
+        jobs.sort_by_cached_key(|j| {
+            let h = j.header(programs);
+            (j.chunk, j.delta, j.variant().map(Reverse), Reverse(h.n_ops + h.n_edges))
         });
         for v in jobs.iter().filter_map(|j| j.variant()).collect::<std::collections::BTreeSet<_>>() {
             self.ensure_onchip(v)?;
@@ -968,7 +970,8 @@ impl GpuEvaluator {
                 // One step per run of programs of the same phase and kernel variant.
                 let mut first = 0;
                 while first < n_p {
-                    let key = |k: usize| (jobs[group[k]].phase, jobs[group[k]].variant());
+                    let key =
+                        |k: usize| (jobs[group[k]].chunk, jobs[group[k]].delta, jobs[group[k]].variant());
                     let end = (first..n_p).find(|&k| key(k) != key(first)).unwrap_or(n_p);
                     let choice = match jobs[group[first]].variant() {
                         Some(v) => Choice::OnChip(v),
@@ -1038,18 +1041,20 @@ enum Run {
     Scratch,
 }
 
-/// One program's work in an `evaluate`: whose results it gives, when it runs and how. Phases run
-/// in order: `2 c` for the parents of chunk `c` of families (and, in phase 0, every program run in
-/// full), `2 c + 1` for the children of chunk `c` run as deltas, which read their parents' rows.
+/// One program's work in an `evaluate`: whose results it gives, when it runs and how. Jobs run
+/// in (chunk, delta) order: the parents of chunk 0 of families (with every program run in full),
+/// then its children run as deltas, which read their parents' rows; then chunk 1's parents, which
+/// overwrite those rows, and its children; and so on.
 struct Job {
     program: usize,
-    phase: u32,
+    chunk: u32,
+    delta: bool,
     run: Run,
 }
 
 impl Job {
     fn is_delta(&self) -> bool {
-        self.phase % 2 == 1
+        self.delta
     }
 
     fn variant(&self) -> Option<Variant> {
@@ -1132,12 +1137,13 @@ impl FitContext {
         Ok(Some((v, p)))
     }
 
-    /// Which children run as deltas on the GPU, and in which chunk of families. Families are cut,
-    /// in order, into chunks whose rows fit the table for passes of `stride` examples; each chunk
-    /// runs its parents (with their stores), then its children, reusing the table. A family whose
-    /// rows alone do not fit, or whose parent with its stores fits no on-chip variant, has its
-    /// children evaluated in full; so has a child whose cone fits no variant. Children identical
-    /// to their parents are copies in every family.
+    /// Which children run as deltas on the GPU, and in which chunk of families. A family's parent
+    /// runs with its stores and each child with its cone where they fit on-chip variants (a child
+    /// whose cone does not fit runs in full; so do all children of a parent that does not fit).
+    /// Families are then cut, in order, into chunks whose rows fit the table for passes of
+    /// `stride` examples; each chunk runs its parents, then its children, reusing the table. A
+    /// family whose rows alone do not fit has its children run in full. Children identical to
+    /// their parents are copies in every family.
     fn plan_deltas(
         &self,
         programs: &Programs,
@@ -1154,60 +1160,50 @@ impl FitContext {
         if !self.enabled {
             return Ok(out);
         }
-        let cones: Vec<Vec<DeltaProgram>> = plans
-            .par_iter()
-            .map(|p| p.deltas.iter().map(|d| DeltaProgram::new(d, first_op_slot)).collect())
-            .collect();
-        let stored: Vec<Vec<u32>> = cones.iter().map(stored_ops).collect();
-        // Per family with children to compute: its chunk and its first row in the table.
-        let max_rows = self.table_budget / (n_w as u64 * 4 * stride as u64).max(1);
-        let mut place = vec![None; families.len()];
-        let (mut chunk, mut used, mut n_rows) = (0u32, 0u64, 0u64);
-        for (f, s) in stored.iter().enumerate() {
-            let rows = s.len() as u64;
-            if cones[f].is_empty() || rows > max_rows {
-                continue;
-            }
-            if used + rows > max_rows {
-                chunk += 1;
-                used = 0;
-            }
-            place[f] = Some((chunk, used as u32));
-            used += rows;
-            n_rows = n_rows.max(used);
-        }
-        let n_rows = n_rows as u32;
+        // Per family, its parent's and children's jobs with rows counted from 0 in the family.
         let n_out = programs.n_outputs;
-        let placed: Vec<(usize, (u32, u32))> =
-            place.iter().enumerate().filter_map(|(f, p)| p.map(|p| (f, p))).collect();
-        let family_jobs: Vec<Vec<Job>> = placed
+        let fitted: Vec<Option<(Vec<Job>, u32)>> = families
             .par_iter()
-            .map(|&(f, (chunk, base))| {
-                let parent = families[f].parent;
-                let row_of = |op: u32| base + stored[f].partition_point(|&s| s < op) as u32;
-                let stores = stored[f].iter().map(|&op| (op, row_of(op))).collect();
+            .zip(&plans)
+            .map(|(f, plan)| {
+                let cones: Vec<DeltaProgram> =
+                    plan.deltas.iter().map(|d| DeltaProgram::new(d, first_op_slot)).collect::<Result<_>>()?;
+                if cones.is_empty() {
+                    return Ok(None);
+                }
+                let stored = stored_ops(&cones);
+                let n_rows = stored.len() as u32;
+                let row_of = |op: u32| stored.partition_point(|&s| s < op) as u32;
+                let stores = stored.iter().map(|&op| (op, row_of(op))).collect();
                 let io = RowIo { loads: Vec::new(), stores, n_rows };
-                let (ops, edges) = (programs.ops_of(parent), programs.edges_of(parent));
-                let Some((v, p)) = self.fit_code(ops, edges, n_out, &io, n_w)? else {
-                    return Ok(Vec::new());
-                };
-                let mut jobs = vec![Job { program: parent, phase: 2 * chunk, run: Run::OnChip(v, p) }];
-                for (&child, cone) in plans[f].computed.iter().zip(&cones[f]) {
+                let (ops, edges) = (programs.ops_of(f.parent), programs.edges_of(f.parent));
+                let Some((v, p)) = self.fit_code(ops, edges, n_out, &io, n_w)? else { return Ok(None) };
+                let mut jobs =
+                    vec![Job { program: f.parent, chunk: 0, delta: false, run: Run::OnChip(v, p) }];
+                for (&child, cone) in plan.computed.iter().zip(&cones) {
                     let io = cone.row_io(row_of, n_rows);
                     if let Some((v, p)) = self.fit_code(&cone.ops, &cone.edges, n_out, &io, n_w)? {
-                        jobs.push(Job { program: child, phase: 2 * chunk + 1, run: Run::OnChip(v, p) });
+                        jobs.push(Job { program: child, chunk: 0, delta: true, run: Run::OnChip(v, p) });
                     }
                 }
-                Ok(jobs)
+                Ok((jobs.len() > 1).then_some((jobs, n_rows)))
             })
             .collect::<Result<_>>()?;
-        out.jobs = family_jobs.into_iter().flatten().collect();
-        if out.jobs.iter().any(Job::is_delta) {
-            out.n_rows = n_rows;
-            out.chunks = chunk as usize + 1;
-        } else {
-            out.jobs.clear();
+        let max_rows = self.table_budget / (n_w as u64 * 4 * stride as u64).max(1);
+        let rows: Vec<Option<usize>> = fitted.iter().map(|f| f.as_ref().map(|x| x.1 as usize)).collect();
+        let (places, n_rows) = place_rows(&rows, max_rows as usize);
+        for (family, place) in fitted.into_iter().zip(places) {
+            let (Some((jobs, _)), Some((chunk, first_row))) = (family, place) else { continue };
+            for mut job in jobs {
+                job.chunk = chunk;
+                if let Run::OnChip(_, p) = &mut job.run {
+                    p.shift_rows(first_row);
+                }
+                out.chunks = out.chunks.max(chunk as usize + 1);
+                out.jobs.push(job);
+            }
         }
+        out.n_rows = n_rows;
         Ok(out)
     }
 }

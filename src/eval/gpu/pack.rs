@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::program::liveness::allocate;
-use crate::program::Op;
+use crate::program::{Op, View};
 
 /// Instructions of the on-chip kernel that move a value between a slot and a row of the family
 /// value table (`OP_LOAD`, `OP_STORE` in the shader; activation ids are far below them).
@@ -30,12 +30,24 @@ pub(super) struct OnChip {
     pub n_slots: u32,
 }
 
+impl OnChip {
+    /// Moves every load and store `first_row` rows down the table (a family's rows are numbered
+    /// from 0 when it is encoded, before it has a place in the table).
+    pub fn shift_rows(&mut self, first_row: u32) {
+        for op in &mut self.ops {
+            if matches!(op.activation & 0xff, OP_LOAD | OP_STORE) {
+                op.src_start += first_row;
+            }
+        }
+    }
+}
+
 /// `ops` and `edges` of one program for `evaluate_onchip`: values get slots by liveness, op sources
 /// become value slots, and each op's activation carries its own slot (`activation | slot << 8`);
 /// `io`'s loads and stores become `OP_LOAD` ops and `OP_STORE` ops right after the op they store.
-/// Errors (rather than a kernel reading out of bounds) when the program is malformed: a source
-/// past the batch rows (`dim + 1`), an op source that is not an earlier op, an edge range past the
-/// edges, fewer ops than outputs, a row past the table or a load into an op with sources.
+/// Errors (rather than a kernel reading out of bounds) when the program is malformed (see
+/// [`View::check`]; bias/input sources must be batch rows, below `dim + 1`), or a load or store is:
+/// a row past the table, a load into an op with sources, two of one kind for one op.
 pub(super) fn onchip_program(
     ops: &[Op],
     edges: &[u32],
@@ -46,33 +58,22 @@ pub(super) fn onchip_program(
     let bad = |what: String| {
         Error::Invalid(format!("malformed program: {what}; compile programs with program::compile"))
     };
-    if (ops.len() as u64) < n_outputs as u64 || ops.len() >= 1 << 24 {
-        return Err(bad(format!("{} ops for {n_outputs} outputs", ops.len())));
-    }
     let first_op_slot = dim + 1;
-    for (k, op) in ops.iter().enumerate() {
-        let end = op.src_start as u64 + op.n_const as u64 + op.n_hidden as u64;
-        if end > edges.len() as u64 || op.activation >= OP_LOAD {
-            return Err(bad(format!("op {k} reads edges {}..{end} of {}", op.src_start, edges.len())));
-        }
-        let srcs = &edges[op.src_start as usize..end as usize];
-        let (consts, hidden) = srcs.split_at(op.n_const as usize);
-        if let Some(s) = consts.iter().find(|&&s| s >= first_op_slot) {
-            return Err(bad(format!("op {k}: bias/input source {s} is not below {first_op_slot}")));
-        }
-        if let Some(s) = hidden.iter().find(|&&s| s < first_op_slot || (s - first_op_slot) as usize >= k) {
-            return Err(bad(format!("op {k}: op source {s} is not an earlier op")));
-        }
+    View { first_op_slot, ops, edges, node_ids: &[] }.check(n_outputs)?;
+    if ops.len() >= 1 << 24 {
+        return Err(bad(format!("{} ops, more than the kernel's slot field holds", ops.len())));
     }
     // Per op, the row it loads from and the row it stores to.
     let mut load = vec![None; ops.len()];
     let mut store = vec![None; ops.len()];
-    for (list, what, to) in [(&io.loads, "load", &mut load), (&io.stores, "store", &mut store)] {
+    for (list, is_load, to) in [(&io.loads, true, &mut load), (&io.stores, false, &mut store)] {
+        let what = if is_load { "load" } else { "store" };
         for &(k, row) in list {
             let Some(op) = ops.get(k as usize) else {
                 return Err(bad(format!("a {what} for op {k} of {}", ops.len())));
             };
-            if row >= io.n_rows || (what == "load" && op.n_const + op.n_hidden > 0) {
+            let has_sources = op.n_const + op.n_hidden > 0;
+            if row >= io.n_rows || (is_load && has_sources) || to[k as usize].is_some() {
                 return Err(bad(format!("op {k}: bad {what} of row {row} of {}", io.n_rows)));
             }
             to[k as usize] = Some(row);
@@ -122,7 +123,7 @@ mod tests {
         assert_eq!((p.ops[0].activation, p.ops[1].activation), (tanh | 1 << 8, linear));
         // A source that is not an earlier op, an input slot past the inputs, edges past the end.
         let err = onchip_program(&ops, &[0, 2, 1, 4], 2, 1, &RowIo::default()).unwrap_err();
-        assert!(err.to_string().contains("not an earlier op"), "{err}");
+        assert!(err.to_string().contains("not an earlier hidden op"), "{err}");
         let err = onchip_program(&ops, &[0, 7, 1, 3], 2, 1, &RowIo::default()).unwrap_err();
         assert!(err.to_string().contains("bias/input source 7"), "{err}");
         assert!(onchip_program(&ops, &edges[..3], 2, 1, &RowIo::default()).is_err());
@@ -164,6 +165,7 @@ mod tests {
             RowIo { loads: vec![(0, 3)], ..io.clone() },
             RowIo { loads: vec![(1, 0)], ..io.clone() },
             RowIo { stores: vec![(3, 0)], ..io.clone() },
+            RowIo { stores: vec![(1, 0), (1, 1)], ..io.clone() },
         ] {
             let err = onchip_program(&ops, &edges, 1, 1, &io).unwrap_err();
             assert!(err.to_string().contains("malformed program"), "{err}");
