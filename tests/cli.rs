@@ -327,6 +327,113 @@ fn an_mnist_run_takes_its_own_options_and_refuses_the_swing_ups() {
 }
 
 #[test]
+fn eval_refuses_the_options_only_the_other_task_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let champions = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/champions");
+    let mnist = champions.join("mnist-paper-reference-s0/champion.json");
+    let swingup = champions.join("swingup-reference-s1/champion.json");
+    let (mnist, swingup) = (mnist.to_str().unwrap(), swingup.to_str().unwrap());
+    let (heatmap, receptive, draw, dot) = (path("h.png"), path("r.png"), path("d.png"), path("d.dot"));
+    let (zoo, animate, curve) = (path("zoo.json"), path("a.gif"), path("c.png"));
+    let mnist_only = "only for MNIST evaluations";
+    let swingup_only = "only for swing-up evaluations";
+    let cases: Vec<(&str, Vec<&str>, &str, &str)> = vec![
+        (swingup, vec!["--weights", "1"], "--weights is", mnist_only),
+        (swingup, vec!["--split", "train"], "--split is", mnist_only),
+        (swingup, vec!["--limit", "5"], "--limit is", mnist_only),
+        (swingup, vec!["--backend", "gpu"], "--backend gpu is", mnist_only),
+        (swingup, vec!["--draws", "3"], "--draws is", mnist_only),
+        (swingup, vec!["--ensemble", "training"], "--ensemble is", mnist_only),
+        (swingup, vec!["--heatmap", &heatmap], "--heatmap is", mnist_only),
+        (swingup, vec!["--receptive", &receptive], "--receptive is", mnist_only),
+        (swingup, vec!["--draw", &draw], "--draw is", mnist_only),
+        (swingup, vec!["--dot", &dot], "--dot is", mnist_only),
+        (swingup, vec!["--draws", "100", "--dot", &dot, "--json"], "--draws, --dot are", mnist_only),
+        (mnist, vec!["--episodes", "100"], "--episodes is", swingup_only),
+        (mnist, vec!["--zoo", &zoo], "--zoo is", swingup_only),
+        (mnist, vec!["--weight-bias", "-1.5"], "--weight-bias is", swingup_only),
+        (mnist, vec!["--weight", "1"], "--weight is", swingup_only),
+        (mnist, vec!["--animate", &animate], "--animate is", swingup_only),
+        (mnist, vec!["--curve", &curve], "--curve is", swingup_only),
+        (
+            mnist,
+            vec!["--task", "mnist", "--animate", &animate, "--curve", &curve],
+            "--animate, --curve are",
+            swingup_only,
+        ),
+    ];
+    for (net, flags, names, why) in cases {
+        let mut args = vec!["eval", net];
+        // MNIST is the default task.
+        if why == mnist_only {
+            args.extend(["--task", "swingup"]);
+        }
+        args.extend_from_slice(&flags);
+        // Small enough to end at once should a refusal ever go missing.
+        args.extend(["--sweep=1:1:0.1", "--seed", "1"]);
+        let e = failure(&args);
+        let fix = if why == mnist_only { "or evaluate on MNIST with --task mnist" } else { "--task swingup" };
+        assert!(e.contains(names) && e.contains(why) && e.contains(fix), "{flags:?}: {e}");
+        let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(written.is_empty(), "{flags:?} wrote {written:?}");
+    }
+    // What both tasks read, and --backend cpu (the swing-up runs on the CPU), is accepted and read.
+    let v = ok_json(&[
+        "eval",
+        swingup,
+        "--task",
+        "swingup",
+        "--episodes",
+        "2",
+        "--sweep=0.78:0.78:0.01",
+        "--seed",
+        "1",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    let r = &v["report"];
+    assert_eq!((r["episodes"].as_u64(), r["seed"].as_u64()), (Some(2), Some(1)), "{r}");
+    assert_eq!(r["curve"].as_array().unwrap().len(), 1);
+    // MNIST's own options are read; left out, they take their documented defaults.
+    let v = ok_json(&[
+        "eval",
+        mnist,
+        "--weights",
+        "-1,2",
+        "--split",
+        "train",
+        "--limit",
+        "100",
+        "--draws",
+        "3",
+        "--ensemble",
+        "sweep",
+        "--sweep=0:1:0.5",
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    let weights = |v: &serde_json::Value| -> Vec<f64> {
+        v["report"]["per_weight"].as_array().unwrap().iter().map(|r| r["weight"].as_f64().unwrap()).collect()
+    };
+    assert_eq!(weights(&v), [-1.0, 2.0]);
+    assert_eq!((v["split"].as_str(), v["report"]["examples"].as_u64()), (Some("train"), Some(100)));
+    assert_eq!(
+        (v["report"]["random"]["draws"].as_u64(), v["report"]["ensemble"]["set"].as_str()),
+        (Some(3), Some("sweep"))
+    );
+    let v = ok_json(&["eval", mnist, "--limit", "100", "--backend", "cpu", "--json"]);
+    assert_eq!(weights(&v), TRAINING_WEIGHTS.map(f64::from));
+    assert_eq!((v["split"].as_str(), v["report"]["examples"].as_u64()), (Some("test"), Some(100)));
+    assert_eq!(
+        (v["report"]["random"]["draws"].as_u64(), v["report"]["ensemble"]["set"].as_str()),
+        (Some(100), Some("training"))
+    );
+}
+
+#[test]
 fn run_directories_are_never_overwritten_nor_mixed() {
     let dir = tempfile::tempdir().unwrap();
     // A folder with a file of the user's that a run would write.

@@ -496,8 +496,10 @@ fn eval_errors_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let out = write_out(&handmade(), dir.path(), "net.out");
     let out = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["eval", out, "--task", "swingup", "--animate", "x.png"], ".gif"),
+        (&["eval", out, "--task", "swingup", "--weight", "1"], "only applies with --animate"),
+        (&["eval", out, "--task", "swingup", "--weight-bias", "-1"], "only applies with --zoo"),
         (&["eval", out, "--animate", "x.gif"], "--task swingup"),
         (&["eval", out, "--zoo", out], "--task swingup"),
         (&["eval", out, "--task", "swingup", "--episodes", "0"], "at least 1"),

@@ -6,6 +6,9 @@ use wann::eval::{backend, TRAINING_WEIGHTS};
 use wann::evolve::config::TaskKind;
 use wann::report::{self, pictures, EnsembleSet, Report, Sweep, PAPER};
 
+/// Random shared-weight draws by default.
+const DRAWS: usize = 100;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The network: JSON, or the reference's `.out`.
@@ -13,21 +16,23 @@ pub struct Args {
     /// What to evaluate on: MNIST, or the cart-pole swing-up (the paper's four conditions).
     #[arg(long, value_enum, default_value_t = TaskKind::Mnist)]
     task: TaskKind,
-    /// Shared weight values for the per-weight rows (and the default ensemble).
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = TRAINING_WEIGHTS.to_vec())]
-    weights: Vec<f32>,
-    /// Which MNIST split to evaluate on.
-    #[arg(long, value_enum, default_value_t = Split::Test)]
-    split: Split,
-    /// Only the first N examples of the split.
+    /// MNIST: shared weight values for the per-weight rows (and the default ensemble) [default:
+    /// -2,-1,-0.5,0.5,1,2].
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    weights: Option<Vec<f32>>,
+    /// MNIST: which split to evaluate on [default: test].
+    #[arg(long, value_enum)]
+    split: Option<Split>,
+    /// MNIST: only the first N examples of the split.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// What evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU.
-    #[arg(long, value_enum, default_value_t = backend::Backend::Auto)]
-    backend: backend::Backend,
-    /// Random shared-weight draws from U(-2, 2) for the "random weight" row.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    draws: usize,
+    /// MNIST: what evaluates: a hardware GPU if there is one (auto), the GPU, or the CPU [default:
+    /// auto]. The swing-up runs on the CPU.
+    #[arg(long, value_enum)]
+    backend: Option<backend::Backend>,
+    /// MNIST: random shared-weight draws from U(-2, 2) for the "random weight" row [default: 100].
+    #[arg(long, value_name = "N")]
+    draws: Option<usize>,
     /// Seed of the random draws (and of the swing-up's episodes).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -37,9 +42,10 @@ pub struct Args {
     sweep: Option<Sweep>,
     #[command(flatten)]
     swingup: super::swingup::EvalArgs,
-    /// Who votes in the ensemble: the per-weight values (--weights) or every sweep point.
-    #[arg(long, value_enum, default_value_t = EnsembleSet::Training)]
-    ensemble: EnsembleSet,
+    /// MNIST: who votes in the ensemble: the per-weight values (--weights) or every sweep point
+    /// [default: training].
+    #[arg(long, value_enum)]
+    ensemble: Option<EnsembleSet>,
     /// Read a `.out` network's cell values as individually trained weights (by default they are
     /// ignored: the reference's shared-weight files carry leftover values).
     #[arg(long)]
@@ -47,7 +53,7 @@ pub struct Args {
     /// Print everything as JSON instead of tables.
     #[arg(long)]
     json: bool,
-    /// Write a PNG heat map of accuracy by sweep weight for each digit.
+    /// MNIST: write a PNG heat map of accuracy by sweep weight for each digit.
     #[arg(long, value_name = "FILE.png")]
     heatmap: Option<PathBuf>,
     #[command(flatten)]
@@ -56,7 +62,60 @@ pub struct Args {
     data: DataArgs,
 }
 
+/// One row per option of `wann eval`: its flag, the task that reads it (`None`: both) and whether it
+/// was given (not told for the options both tasks read: they are never refused). Every check of which
+/// task reads what comes from here, so a new option is placed once (a test checks each has its row).
+fn option_table(args: &Args) -> Vec<(&'static str, Option<TaskKind>, bool)> {
+    let (mnist, swingup) = (Some(TaskKind::Mnist), Some(TaskKind::Swingup));
+    let (s, p) = (&args.swingup, &args.pictures);
+    vec![
+        ("--task", None, false),
+        ("--seed", None, false),
+        ("--sweep", None, false),
+        ("--trained", None, false),
+        ("--json", None, false),
+        ("--weights", mnist, args.weights.is_some()),
+        ("--split", mnist, args.split.is_some()),
+        ("--limit", mnist, args.limit.is_some()),
+        // The swing-up runs on the CPU whatever --backend says: only asking for the GPU misleads.
+        ("--backend gpu", mnist, args.backend == Some(backend::Backend::Gpu)),
+        ("--draws", mnist, args.draws.is_some()),
+        ("--ensemble", mnist, args.ensemble.is_some()),
+        ("--heatmap", mnist, args.heatmap.is_some()),
+        ("--receptive", mnist, p.receptive.is_some()),
+        ("--draw", mnist, p.draw.is_some()),
+        ("--dot", mnist, p.dot.is_some()),
+        // Only MNIST reads it, but it also comes from WANN_DATA, so giving it cannot be told.
+        ("--data", mnist, false),
+        ("--episodes", swingup, s.episodes.is_some()),
+        ("--zoo", swingup, s.zoo.is_some()),
+        ("--weight-bias", swingup, s.weight_bias.is_some()),
+        ("--weight", swingup, s.weight.is_some()),
+        ("--animate", swingup, s.animate.is_some()),
+        ("--curve", swingup, s.curve.is_some()),
+    ]
+}
+
+/// Options that only the other task reads are refused by name rather than silently ignored.
+fn refuse_other_task(args: &Args) -> anyhow::Result<()> {
+    let refused: Vec<&str> = option_table(args)
+        .into_iter()
+        .filter(|(_, task, given)| *given && task.is_some_and(|t| t != args.task))
+        .map(|(flag, ..)| flag)
+        .collect();
+    let (only_for, ignored_by, other) = match args.task {
+        TaskKind::Swingup => (
+            "MNIST evaluations",
+            "the swing-up (episodes on the CPU, no images)",
+            "evaluate on MNIST with --task mnist",
+        ),
+        TaskKind::Mnist => ("swing-up evaluations", "MNIST", "evaluate the swing-up with --task swingup"),
+    };
+    super::refuse_unread(&refused, only_for, ignored_by, |it| format!("drop {it}, or {other}"))
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    refuse_other_task(&args)?;
     if args.task == TaskKind::Swingup {
         return super::swingup::eval(
             &args.genome,
@@ -67,8 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &args.swingup,
         );
     }
-    args.swingup.check_mnist()?;
-    if let Some(bad) = args.weights.iter().find(|w| !w.is_finite()) {
+    let weights = args.weights.clone().unwrap_or_else(|| TRAINING_WEIGHTS.to_vec());
+    let split = args.split.unwrap_or(Split::Test);
+    if let Some(bad) = weights.iter().find(|w| !w.is_finite()) {
         anyhow::bail!("weight {bad} is not a finite number");
     }
     if let Some(p) = &args.heatmap {
@@ -76,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     args.pictures.check()?;
     let genome = super::convert::load_network(&args.genome, args.trained)?;
-    let mut data = args.data.load(args.split)?;
+    let mut data = args.data.load(split)?;
     if let Some(n) = args.limit {
         data = data.truncated(n);
     }
@@ -92,16 +152,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let data = Arc::new(data);
-    let (mut evaluator, chosen) = super::open_backend(args.backend, data.clone())?;
+    let (mut evaluator, chosen) = super::open_backend(args.backend.unwrap_or_default(), data.clone())?;
     if !args.json {
         eprintln!("{chosen}");
     }
     let options = report::Options {
-        weights: args.weights.clone(),
-        draws: args.draws,
+        weights,
+        draws: args.draws.unwrap_or(DRAWS),
         seed: args.seed,
         sweep: args.sweep.unwrap_or_default(),
-        ensemble: args.ensemble,
+        ensemble: args.ensemble.unwrap_or_default(),
     };
     let started = std::time::Instant::now();
     let mut rep = report::report(&mut *evaluator, &genome, &data.labels, &options)?;
@@ -122,10 +182,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             report: &'a Report,
             written: &'a [PathBuf],
         }
-        let out = Out { genome: &args.genome, split: args.split, report: &rep, written: &written };
+        let out = Out { genome: &args.genome, split, report: &rep, written: &written };
         outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_tables(&args.genome, args.split, &rep);
+        print_tables(&args.genome, split, &rep);
         for p in &written {
             eprintln!("wrote {}", p.display());
         }
@@ -256,5 +316,32 @@ fn print_tables(genome: &Path, split: Split, r: &Report) {
             out!(" {c:>5}");
         }
         outln!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args as _, Parser};
+    use std::collections::BTreeSet;
+
+    #[derive(Parser)]
+    struct Eval {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn every_option_has_its_row_in_the_table() {
+        let command = Args::augment_args(clap::Command::new("eval"));
+        let options: BTreeSet<String> =
+            command.get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
+        let args = Eval::try_parse_from(["eval", "net.json"]).unwrap().args;
+        // "--backend gpu" is the row of --backend.
+        let rows: BTreeSet<String> = option_table(&args)
+            .iter()
+            .map(|(flag, ..)| flag.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(options, rows);
     }
 }

@@ -74,6 +74,25 @@ pub fn mnist_shape() -> (u32, u32) {
     wann::evolve::config::TaskKind::Mnist.shape()
 }
 
+/// Refuses, by name, options the chosen task never reads rather than ignore them: "FLAGS is only for
+/// ONLY_FOR; IGNORED_BY would ignore it: FIX", where `fix` is handed "it" or "them".
+pub fn refuse_unread(
+    flags: &[&str],
+    only_for: &str,
+    ignored_by: &str,
+    fix: impl FnOnce(&str) -> String,
+) -> anyhow::Result<()> {
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let (is, it) = if flags.len() == 1 { ("is", "it") } else { ("are", "them") };
+    anyhow::bail!(
+        "{} {is} only for {only_for}; {ignored_by} would ignore {it}: {}",
+        flags.join(", "),
+        fix(it)
+    )
+}
+
 /// Opens the evaluator for `backend` over `data`, its notes (a GPU handing programs to the CPU, say)
 /// going to standard error.
 pub fn open_backend(

@@ -203,10 +203,6 @@ fn refuse_on_resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<()> {
 fn refuse_other_task(args: &Args, task: TaskKind, resumed: Option<&std::path::Path>) -> anyhow::Result<()> {
     let refused: Vec<&str> =
         given_options(args).iter().filter(|g| g.task.is_some_and(|t| t != task)).map(|g| g.flag).collect();
-    if refused.is_empty() {
-        return Ok(());
-    }
-    let (is, it) = if refused.len() == 1 { ("is", "it") } else { ("are", "them") };
     let (only_for, ignored_by, other) = match task {
         TaskKind::Swingup => (
             "MNIST searches",
@@ -217,11 +213,10 @@ fn refuse_other_task(args: &Args, task: TaskKind, resumed: Option<&std::path::Pa
             ("swing-up searches", "MNIST (judged on images)", "search the swing-up with --task swingup")
         }
     };
-    let fix = match resumed {
+    super::refuse_unread(&refused, only_for, ignored_by, |it| match resumed {
         Some(dir) => format!("drop {it} (the run in {} keeps its task)", dir.display()),
         None => format!("drop {it}, or {other}"),
-    };
-    anyhow::bail!("{} {is} only for {only_for}; {ignored_by} would ignore {it}: {fix}", refused.join(", "))
+    })
 }
 
 /// Applies what a resume may change (more generations, checkpoint spacing), recording it in the run's

@@ -9,44 +9,34 @@ use wann::swingup::physics::{start_state, EpisodeSet, N_OBSERVATIONS};
 use wann::swingup::report::{self, SwingUpReport, DEFAULT_SWEEP, PAPER};
 use wann::swingup::{controller, pictures, rollout};
 
+/// Episodes per condition, as in the paper.
+const EPISODES: usize = 100;
+/// Added to every zoo parameter, as WANNTool does for the swing-up.
+const ZOO_WEIGHT_BIAS: f64 = -1.5;
+
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// Swing-up: episodes per condition (the paper: 100).
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    episodes: usize,
+    /// Swing-up: episodes per condition (the paper: 100) [default: 100].
+    #[arg(long, value_name = "N")]
+    pub episodes: Option<usize>,
     /// Swing-up: trained weights for the network in the reference's zoo format
     /// (WANNTool/zoo/*.wann.json), mapped in row-major order onto the expressed connections; they
     /// replace any trained weights the network file carries.
     #[arg(long, value_name = "FILE.json")]
     pub zoo: Option<PathBuf>,
-    /// Swing-up: added to every zoo parameter (WANNTool's weight_bias; -1.5 for the swing-up).
-    #[arg(long, value_name = "B", default_value_t = -1.5, allow_hyphen_values = true)]
-    pub weight_bias: f64,
+    /// Swing-up: added to every zoo parameter (WANNTool's weight_bias; -1.5 for the swing-up)
+    /// [default: -1.5].
+    #[arg(long, value_name = "B", allow_hyphen_values = true)]
+    pub weight_bias: Option<f64>,
     /// Swing-up: the shared weight of the --animate episode [default: the tuned weight].
     #[arg(long, value_name = "W", allow_hyphen_values = true)]
-    weight: Option<f64>,
+    pub weight: Option<f64>,
     /// Swing-up: write episode 0 as an animated GIF (cart, pole, track, reward so far).
     #[arg(long, value_name = "FILE.gif")]
-    animate: Option<PathBuf>,
+    pub animate: Option<PathBuf>,
     /// Swing-up: write the mean return by shared weight over the sweep as a PNG.
     #[arg(long, value_name = "FILE.png")]
-    curve: Option<PathBuf>,
-}
-
-impl EvalArgs {
-    /// These options mean nothing on MNIST: say so rather than ignore them.
-    pub fn check_mnist(&self) -> anyhow::Result<()> {
-        let given = [
-            ("--zoo", self.zoo.is_some()),
-            ("--weight", self.weight.is_some()),
-            ("--animate", self.animate.is_some()),
-            ("--curve", self.curve.is_some()),
-        ];
-        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
-            anyhow::bail!("{flag} is for the swing-up: add --task swingup");
-        }
-        Ok(())
-    }
+    pub curve: Option<PathBuf>,
 }
 
 /// A swing-up network; `trained` reads a `.out` file's cell values as trained weights.
@@ -71,26 +61,37 @@ pub fn eval(
     trained: bool,
     a: &EvalArgs,
 ) -> anyhow::Result<()> {
+    // These only shape what another option does: alone they would be ignored.
+    for (flag, given, needs, needed) in [
+        ("--weight", a.weight.is_some(), "--animate FILE.gif", a.animate.is_some()),
+        ("--weight-bias", a.weight_bias.is_some(), "--zoo FILE.json", a.zoo.is_some()),
+    ] {
+        if given && !needed {
+            anyhow::bail!("{flag} only applies with {needs}: add that, or drop {flag}");
+        }
+    }
     if let Some(p) = &a.animate {
         check_extension(p, "gif", "--animate")?;
     }
     if let Some(p) = &a.curve {
         check_extension(p, "png", "--curve")?;
     }
-    if a.episodes == 0 {
+    let episodes = a.episodes.unwrap_or(EPISODES);
+    if episodes == 0 {
         anyhow::bail!("--episodes must be at least 1");
     }
     if let Some(w) = a.weight.filter(|w| !w.is_finite()) {
         anyhow::bail!("--weight {w} is not a finite number");
     }
-    if !a.weight_bias.is_finite() {
-        anyhow::bail!("--weight-bias {} is not a finite number", a.weight_bias);
+    let weight_bias = a.weight_bias.unwrap_or(ZOO_WEIGHT_BIAS);
+    if !weight_bias.is_finite() {
+        anyhow::bail!("--weight-bias {weight_bias} is not a finite number");
     }
     let mut genome = load(genome_path, trained)?;
     if let Some(p) = &a.zoo {
-        genome = with_zoo(genome, p, a.weight_bias)?;
+        genome = with_zoo(genome, p, weight_bias)?;
     }
-    let options = report::Options { episodes: a.episodes, seed, sweep: sweep.unwrap_or(DEFAULT_SWEEP) };
+    let options = report::Options { episodes, seed, sweep: sweep.unwrap_or(DEFAULT_SWEEP) };
     let rep = report::report(&genome, &options)?;
     let mut written = Vec::new();
     if let Some(p) = &a.curve {
