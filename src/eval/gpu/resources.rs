@@ -84,48 +84,28 @@ pub(super) enum Buf {
 const R: bool = true;
 const RW: bool = false;
 
+/// What every network kernel reads: the gathered batch, the programs and the weight values.
+const PROGRAMS: [(u32, Buf, bool); 5] =
+    [(6, Buf::Batch, R), (8, Buf::Headers, R), (9, Buf::Ops, R), (10, Buf::Edges, R), (11, Buf::Weights, R)];
+
 /// Every kernel's storage bindings: (binding number in the shader, buffer, read-only). Binding 0 of
 /// every kernel is the parameter block (uniform, dynamic offset).
-pub(super) fn bindings(kernel: Kernel) -> &'static [(u32, Buf, bool)] {
+pub(super) fn bindings(kernel: Kernel) -> Vec<(u32, Buf, bool)> {
+    let network = |own: &[(u32, Buf, bool)]| PROGRAMS.iter().chain(own).copied().collect();
     match kernel {
-        Kernel::Gather => &[
+        Kernel::Gather => vec![
             (1, Buf::Data, R),
             (2, Buf::Indices, R),
             (3, Buf::Labels, R),
             (4, Buf::Batch, RW),
             (5, Buf::BatchLabels, RW),
         ],
-        Kernel::Evaluate => &[
-            (6, Buf::Batch, R),
-            (7, Buf::BatchLabels, R),
-            (8, Buf::Headers, R),
-            (9, Buf::Ops, R),
-            (10, Buf::Edges, R),
-            (11, Buf::Weights, R),
-            (12, Buf::Partials, RW),
-            (17, Buf::Scratch, RW),
-        ],
-        Kernel::Reduce => &[(13, Buf::Partials, R), (14, Buf::Results, RW)],
-        Kernel::Predict => &[
-            (6, Buf::Batch, R),
-            (8, Buf::Headers, R),
-            (9, Buf::Ops, R),
-            (10, Buf::Edges, R),
-            (11, Buf::Weights, R),
-            (15, Buf::Classes, RW),
-            (16, Buf::Outputs, RW),
-            (17, Buf::Scratch, RW),
-        ],
-        Kernel::OnChip => &[
-            (6, Buf::Batch, R),
-            (7, Buf::BatchLabels, R),
-            (8, Buf::Headers, R),
-            (9, Buf::Ops, R),
-            (10, Buf::Edges, R),
-            (11, Buf::Weights, R),
-            (12, Buf::Partials, RW),
-            (18, Buf::Rows, RW),
-        ],
+        Kernel::Evaluate => {
+            network(&[(7, Buf::BatchLabels, R), (12, Buf::Partials, RW), (17, Buf::Scratch, RW)])
+        }
+        Kernel::Reduce => vec![(13, Buf::Partials, R), (14, Buf::Results, RW)],
+        Kernel::Predict => network(&[(15, Buf::Classes, RW), (16, Buf::Outputs, RW), (17, Buf::Scratch, RW)]),
+        Kernel::OnChip => network(&[(7, Buf::BatchLabels, R), (12, Buf::Partials, RW), (18, Buf::Rows, RW)]),
     }
 }
 
