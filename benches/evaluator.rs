@@ -87,6 +87,9 @@ fn ranking(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let objs: Vec<Vec<f64>> = (0..960).map(|_| vec![rng.random::<f64>(), rng.random::<f64>()]).collect();
     c.bench_function("nsga_rank/960", |b| b.iter(|| black_box(nsga::rank(&objs))));
+    // The two-objective fronts against the all-pairs method they replace, in the same run.
+    c.bench_function("nsga_fronts/960_two_objectives", |b| b.iter(|| black_box(nsga::fronts(&objs))));
+    c.bench_function("nsga_fronts/960_all_pairs", |b| b.iter(|| black_box(nsga::fronts_all_pairs(&objs))));
 }
 
 fn mutate(c: &mut Criterion) {
