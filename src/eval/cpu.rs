@@ -130,8 +130,7 @@ impl Evaluator for CpuEvaluator {
         let groups = self.groups(indices)?;
         let chunks: Vec<&[Group]> = groups.chunks(GROUPS_PER_TASK).collect();
         // A family is its parent and the cones of its children; a task is one family on one chunk.
-        let plans: Vec<FamilyPlan> =
-            self.install(|| families.par_iter().map(|f| FamilyPlan::new(programs, f)).collect());
+        let plans = self.install(|| FamilyPlan::all(programs, &families));
         let deltas: Vec<&[Delta]> = plans.iter().map(|p| &p.deltas[..]).collect();
         let partials: Vec<Vec<PairStats>> = self.install(|| {
             let tasks: Vec<(usize, usize)> =

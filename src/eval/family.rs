@@ -4,8 +4,9 @@
 //! children are computed and which are exact copies of their parent.
 
 use crate::error::{Error, Result};
-use crate::program::delta::Delta;
+use crate::program::delta::{Delta, ParentIndex};
 use crate::program::Programs;
+use rayon::prelude::*;
 
 /// A program evaluated in full and the programs evaluated as its deltas.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,21 +54,37 @@ pub struct FamilyPlan {
 }
 
 impl FamilyPlan {
-    pub fn new(programs: &Programs, family: &Family) -> FamilyPlan {
+    /// The plans of all `families`, on all cores: children are planned one by one (a family with
+    /// many children is not one long task), each against its parent's index, made once.
+    pub fn all(programs: &Programs, families: &[Family]) -> Vec<FamilyPlan> {
         let n_out = programs.n_outputs as usize;
-        let first_output = (programs.ops_of(family.parent).len() - n_out) as u32;
-        let same_outputs: Vec<u32> = (first_output..).take(n_out).collect();
-        let mut plan = FamilyPlan::default();
-        for &c in &family.children {
-            let d = Delta::plan(programs.view(family.parent), programs.view(c), n_out);
-            if d.ops.is_empty() && d.outputs == same_outputs {
+        let indexes: Vec<ParentIndex> =
+            families.par_iter().map(|f| ParentIndex::new(programs.view(f.parent))).collect();
+        let pairs: Vec<(usize, usize)> = families
+            .iter()
+            .enumerate()
+            .flat_map(|(f, fam)| fam.children.iter().map(move |&c| (f, c)))
+            .collect();
+        let deltas: Vec<Delta> = pairs
+            .par_iter()
+            .map(|&(f, c)| {
+                let parent = programs.view(families[f].parent);
+                Delta::plan_indexed(parent, &indexes[f], programs.view(c), n_out)
+            })
+            .collect();
+        let mut plans: Vec<FamilyPlan> = families.iter().map(|_| FamilyPlan::default()).collect();
+        for ((f, c), d) in pairs.into_iter().zip(deltas) {
+            let first_output = (programs.ops_of(families[f].parent).len() - n_out) as u32;
+            let same_outputs = d.outputs.iter().copied().eq(first_output..first_output + n_out as u32);
+            let plan = &mut plans[f];
+            if d.ops.is_empty() && same_outputs {
                 plan.copies.push(c);
             } else {
                 plan.computed.push(c);
                 plan.deltas.push(d);
             }
         }
-        plan
+        plans
     }
 }
 

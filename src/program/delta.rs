@@ -31,22 +31,40 @@ pub struct Delta {
     pub outputs: Vec<u32>,
 }
 
+/// The op of a parent that computes each genome node: built once per parent, shared by the plans of
+/// all its children.
+pub struct ParentIndex {
+    op_of_node: HashMap<u32, usize>,
+}
+
+impl ParentIndex {
+    pub fn new(parent: View) -> ParentIndex {
+        let mut op_of_node: HashMap<u32, usize> = HashMap::default();
+        if parent.node_ids.len() == parent.ops.len() {
+            op_of_node.reserve(parent.ops.len());
+            for (k, &id) in parent.node_ids.iter().enumerate() {
+                if id != UNKNOWN_NODE {
+                    op_of_node.entry(id).or_insert(k);
+                }
+            }
+        }
+        ParentIndex { op_of_node }
+    }
+}
+
 impl Delta {
     /// Plans `child` after `parent` (two programs with the same inputs and `n_outputs` outputs).
     pub fn plan(parent: View, child: View, n_outputs: usize) -> Delta {
+        Delta::plan_indexed(parent, &ParentIndex::new(parent), child, n_outputs)
+    }
+
+    /// [`Delta::plan`] with the parent's index made already (`index` must be `parent`'s).
+    pub fn plan_indexed(parent: View, index: &ParentIndex, child: View, n_outputs: usize) -> Delta {
         let first = child.first_op_slot;
         let comparable = parent.first_op_slot == first
             && parent.node_ids.len() == parent.ops.len()
             && child.node_ids.len() == child.ops.len();
-        let mut parent_op: HashMap<u32, usize> = HashMap::default();
-        if comparable {
-            parent_op.reserve(parent.ops.len());
-            for (k, &id) in parent.node_ids.iter().enumerate() {
-                if id != UNKNOWN_NODE {
-                    parent_op.entry(id).or_insert(k);
-                }
-            }
-        }
+        let parent_op = &index.op_of_node;
         // Per child op: the parent op it shares, if any, and its value-table row.
         let mut shared: Vec<Option<usize>> = Vec::with_capacity(child.ops.len());
         let mut row = Vec::with_capacity(child.ops.len());

@@ -1152,7 +1152,7 @@ impl FitContext {
         stride: usize,
     ) -> Result<DeltaPlan> {
         let first_op_slot = 1 + programs.n_inputs;
-        let plans: Vec<FamilyPlan> = families.par_iter().map(|f| FamilyPlan::new(programs, f)).collect();
+        let plans = FamilyPlan::all(programs, families);
         let mut out = DeltaPlan::default();
         for (f, p) in families.iter().zip(&plans) {
             out.copies.extend(p.copies.iter().map(|&c| (c, f.parent)));
@@ -1160,35 +1160,65 @@ impl FitContext {
         if !self.enabled {
             return Ok(out);
         }
-        // Per family, its parent's and children's jobs with rows counted from 0 in the family.
-        let n_out = programs.n_outputs;
-        let fitted: Vec<Option<(Vec<Job>, u32)>> = families
+        // Every stage on all cores, child by child where it can (one family may have many).
+        let pairs: Vec<(usize, usize)> =
+            plans.iter().enumerate().flat_map(|(f, p)| (0..p.deltas.len()).map(move |k| (f, k))).collect();
+        let cones: Vec<DeltaProgram> = pairs
             .par_iter()
-            .zip(&plans)
-            .map(|(f, plan)| {
-                let cones: Vec<DeltaProgram> =
-                    plan.deltas.iter().map(|d| DeltaProgram::new(d, first_op_slot)).collect::<Result<_>>()?;
-                if cones.is_empty() {
+            .map(|&(f, k)| DeltaProgram::new(&plans[f].deltas[k], first_op_slot))
+            .collect::<Result<_>>()?;
+        let mut first_cone = vec![0; families.len() + 1];
+        for (f, p) in plans.iter().enumerate() {
+            first_cone[f + 1] = first_cone[f] + p.deltas.len();
+        }
+        let cones_of = |f: usize| &cones[first_cone[f]..first_cone[f + 1]];
+        // Per family, the parent ops its children read (rows counted from 0 in the family), and
+        // the parent with its stores where it fits an on-chip variant.
+        let stored: Vec<Vec<u32>> =
+            (0..families.len()).into_par_iter().map(|f| stored_ops(cones_of(f))).collect();
+        let row_of = |f: usize, op: u32| stored[f].partition_point(|&s| s < op) as u32;
+        let n_out = programs.n_outputs;
+        let parents: Vec<Option<(Variant, OnChip)>> = (0..families.len())
+            .into_par_iter()
+            .map(|f| {
+                if cones_of(f).is_empty() {
                     return Ok(None);
                 }
-                let stored = stored_ops(&cones);
-                let n_rows = stored.len() as u32;
-                let row_of = |op: u32| stored.partition_point(|&s| s < op) as u32;
-                let stores = stored.iter().map(|&op| (op, row_of(op))).collect();
-                let io = RowIo { loads: Vec::new(), stores, n_rows };
-                let (ops, edges) = (programs.ops_of(f.parent), programs.edges_of(f.parent));
-                let Some((v, p)) = self.fit_code(ops, edges, n_out, &io, n_w)? else { return Ok(None) };
+                let stores = stored[f].iter().map(|&op| (op, row_of(f, op))).collect();
+                let io = RowIo { loads: Vec::new(), stores, n_rows: stored[f].len() as u32 };
+                let parent = families[f].parent;
+                self.fit_code(programs.ops_of(parent), programs.edges_of(parent), n_out, &io, n_w)
+            })
+            .collect::<Result<_>>()?;
+        let children: Vec<Option<(Variant, OnChip)>> = pairs
+            .par_iter()
+            .zip(&cones)
+            .map(|(&(f, _), cone)| {
+                if parents[f].is_none() {
+                    return Ok(None);
+                }
+                let io = cone.row_io(|op| row_of(f, op), stored[f].len() as u32);
+                self.fit_code(&cone.ops, &cone.edges, n_out, &io, n_w)
+            })
+            .collect::<Result<_>>()?;
+        // Per family with a child that runs as a delta: its jobs and its rows.
+        let mut children = children.into_iter();
+        let fitted: Vec<Option<(Vec<Job>, u32)>> = parents
+            .into_iter()
+            .enumerate()
+            .map(|(f, parent)| {
+                let fits: Vec<_> = children.by_ref().take(plans[f].deltas.len()).collect();
+                let (v, p) = parent?;
                 let mut jobs =
-                    vec![Job { program: f.parent, chunk: 0, delta: false, run: Run::OnChip(v, p) }];
-                for (&child, cone) in plan.computed.iter().zip(&cones) {
-                    let io = cone.row_io(row_of, n_rows);
-                    if let Some((v, p)) = self.fit_code(&cone.ops, &cone.edges, n_out, &io, n_w)? {
+                    vec![Job { program: families[f].parent, chunk: 0, delta: false, run: Run::OnChip(v, p) }];
+                for (&child, fit) in plans[f].computed.iter().zip(fits) {
+                    if let Some((v, p)) = fit {
                         jobs.push(Job { program: child, chunk: 0, delta: true, run: Run::OnChip(v, p) });
                     }
                 }
-                Ok((jobs.len() > 1).then_some((jobs, n_rows)))
+                (jobs.len() > 1).then_some((jobs, stored[f].len() as u32))
             })
-            .collect::<Result<_>>()?;
+            .collect();
         let max_rows = self.table_budget / (n_w as u64 * 4 * stride as u64).max(1);
         let rows: Vec<Option<usize>> = fitted.iter().map(|f| f.as_ref().map(|x| x.1 as usize)).collect();
         let (places, n_rows) = place_rows(&rows, max_rows as usize);
