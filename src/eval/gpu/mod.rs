@@ -6,16 +6,22 @@
 //! - [`plan`]: cutting work to the adapter's limits, as pure functions (tested without a GPU).
 //! - `resources`: buffers, and the one table that every bind group layout and bind group is
 //!   built from.
-//! - `pack`: programs re-encoded for the on-chip kernel (value slots by liveness), validated on the
-//!   CPU so that the kernel may run without runtime bounds checks.
+//! - `pack`: programs re-encoded for the on-chip kernel (value slots by liveness, loads and stores
+//!   of the family value table), validated on the CPU so that the kernel may run without runtime
+//!   bounds checks.
+//! - `deltas`: a child's cone as a program that loads its parent's values; where families' rows go
+//!   in the family value table.
+//! - `jobs`: what runs where in one call: each program's job, and the plan of children as deltas.
 //! - `evaluator`: [`GpuEvaluator`], which ties them together: each program runs on the on-chip kernel
 //!   (node values in workgroup memory) where a variant fits it, on the scratch kernel otherwise, and
-//!   on the CPU evaluator when the GPU cannot run it at all.
+//!   on the CPU evaluator when the GPU cannot run it at all; children bred from a program of the
+//!   same call run as deltas of it where both fit the on-chip kernel.
 
 pub mod adapter;
 mod deltas;
 mod errors;
 mod evaluator;
+mod jobs;
 mod pack;
 pub mod plan;
 mod resources;
