@@ -7,7 +7,8 @@
 # It builds the release binary, then records: `wann gpu-info`; `wann bench` on the GPU (start, mid and
 # champion-sized generations of 960 networks x 6 weights x 1000 images, the test-set workload, and the
 # bred-generation workloads with and without deltas), with per-kernel GPU timestamps where the adapter
-# supports TIMESTAMP_QUERY; the same workloads on the CPU of the same machine; the GPU tests. Results go
+# supports TIMESTAMP_QUERY; the same workloads on the CPU of the same machine; a short paper-settings
+# search on the GPU and on the CPU (seconds per generation and where they go); the GPU tests. Results go
 # to $OUT (default: device-results/): one device.json with everything and a short summary.txt.
 # MNIST must be in data/mnist (bash data/fetch.sh) or WANN_DATA. Nothing here needs the network
 # beyond what cargo and data/fetch.sh need.
@@ -57,6 +58,17 @@ if [ "$QUICK" = 0 ]; then
   WANN_THROUGHPUT_POPULATION=960 cargo test --release --test gpu -- --ignored --nocapture throughput \
     >"$OUT/kernel-comparison.txt" 2>&1 || log "kernel comparison failed"
 fi
+# A real search, GPU against the CPU of the same machine: the paper's settings from the start for a
+# few hundred generations (start-sized networks), each generation's compile/eval/evolve split in
+# its log.csv.
+if [ "$QUICK" = 1 ]; then SEARCH=(--population 32 --generations 5); else SEARCH=(--generations 300); fi
+for backend in gpu cpu; do
+  log "search on the $backend: --preset paper ${SEARCH[*]}"
+  rm -rf "$OUT/search-$backend"
+  "$WANN" search --preset paper "${SEARCH[@]}" --seed 0 --backend "$backend" --quiet \
+    --out "$OUT/search-$backend" >>"$OUT/log.txt" 2>&1 || log "search on the $backend failed (see $OUT/log.txt)"
+done
+
 log "GPU tests"
 if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked children_run_as_deltas); else TESTS=(); fi
 WANN_REQUIRE_GPU=1 cargo test --release --test gpu -- "${TESTS[@]}" >"$OUT/gpu-tests.txt" 2>&1

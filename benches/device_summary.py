@@ -11,6 +11,7 @@ nodes per 1850 edges) and moves about 4 bytes through workgroup memory; global m
 small (programs and the gathered batch, which stay in L2). The bounds below are lane-instruction
 rates (SMs/CUs x lanes x clock) over 8.5 and workgroup-memory bandwidth over 4 bytes.
 """
+import csv
 import json
 import os
 import re
@@ -44,6 +45,27 @@ def read(path):
             return f.read()
     except OSError:
         return ""
+
+
+def search_summary(path):
+    """Seconds per generation of a search's log.csv and the shares of its parts; None if absent."""
+    try:
+        with open(path) as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return None
+    if not rows:
+        return None
+    total = sum(float(r["seconds"]) for r in rows)
+    share = lambda col: sum(float(r[col]) for r in rows) / total if total > 0 else 0.0
+    return {
+        "generations": len(rows),
+        "seconds_per_generation": total / len(rows),
+        "compile": share("compile_seconds"),
+        "eval": share("eval_seconds"),
+        "evolve": share("evolve_seconds"),
+        "check": share("champion_check_seconds"),
+    }
 
 
 def main():
@@ -89,6 +111,7 @@ def main():
             row["cpu_seconds"] = c["seconds"]["median"]
             row["gpu_over_cpu"] = c["seconds"]["median"] / r["seconds"]["median"]
         rows.append(row)
+    searches = {b: search_summary(os.path.join(out, f"search-{b}", "log.csv")) for b in ("gpu", "cpu")}
     passed = re.findall(r"test result: (\w+)\. (\d+) passed; (\d+) failed", tests)
     summary = {
         "quick": quick,
@@ -100,6 +123,7 @@ def main():
         "generation_workload_offered": gen is not None,
         "gpu_tests": {"exit_code": rc, "results": passed},
         "kernel_comparison": comparison_rows,
+        "search": searches,
         "raw": {"bench_gpu": gpu, "bench_gpu_generation": gen, "bench_cpu": cpu},
     }
     with open(os.path.join(out, "device.json"), "w") as f:
@@ -138,6 +162,16 @@ def main():
         ms = champion[0]["seconds"] * 1e3
         verdict = "goal met" if ms <= 4 else "target met" if ms <= 8 else "target missed"
         print(f"champion-sized generation with deltas: {ms:.2f} ms (target <= 8 ms on an H200, goal 4 ms): {verdict}")
+    for b, s in searches.items():
+        if s:
+            print(
+                f"search on the {b}: {s['generations']} generations, {s['seconds_per_generation'] * 1e3:.1f} ms each "
+                f"(compile {s['compile']:.0%}, evaluation {s['eval']:.0%}, ranking and mutation {s['evolve']:.0%}, "
+                f"champion checks {s['check']:.0%})"
+            )
+    if searches.get("gpu") and searches.get("cpu"):
+        ratio = searches["cpu"]["seconds_per_generation"] / searches["gpu"]["seconds_per_generation"]
+        print(f"search, GPU over CPU of this machine: {ratio:.2f}x per generation (same settings, same run)")
     print(f"GPU tests: exit code {rc}; " + "; ".join(f"{a}: {b} passed, {c} failed" for a, b, c in passed))
 
 
