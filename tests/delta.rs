@@ -270,35 +270,3 @@ fn checkpoints_written_in_the_background_are_complete_and_their_errors_surface()
     let e = run::execute(&mut s, &mut task(), dir.path(), &AtomicBool::new(false), &mut Quiet).unwrap_err();
     assert!(e.to_string().contains(run::CHECKPOINT), "{e}");
 }
-
-#[test]
-#[cfg(feature = "gpu")]
-fn a_search_on_the_gpu_backend_runs_with_deltas_on() {
-    let data = Arc::new((*mnist_test!()).clone().truncated(500));
-    let run = |delta: bool| {
-        let gpu = match wann::eval::gpu::GpuEvaluator::new(data.clone()) {
-            Ok(g) => g,
-            Err(e) if std::env::var("WANN_REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("{e}"),
-            Err(e) => {
-                eprintln!("skipping GPU test: {e}");
-                return None;
-            }
-        };
-        let config = SearchConfig {
-            population: 8,
-            generations: 3,
-            minibatch: 32,
-            tournament: 2,
-            delta,
-            ..Default::default()
-        };
-        let mut search = Search::new(config, 256, 10).unwrap();
-        let mut task = Classification::new(Box::new(gpu), data.clone(), 32, 0);
-        for _ in 0..3 {
-            search.step(&mut task).unwrap();
-        }
-        Some((search.state.population, search.state.champion))
-    };
-    // The GPU evaluates children in full either way: the same search.
-    assert_eq!(run(true), run(false));
-}

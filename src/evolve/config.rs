@@ -228,7 +228,10 @@ impl SearchConfig {
             return bad("episodes must be at least 1".into());
         }
         if self.champion_check == 0 {
-            return bad("champion_check must be at least 1 image (default: the whole training set)".into());
+            return bad(
+                "champion_check must be at least 1 image (default: 20,000; 60000 is the whole training set)"
+                    .into(),
+            );
         }
         if self.checkpoint_every == 0 {
             return bad("checkpoint_every must be at least 1".into());
