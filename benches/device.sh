@@ -70,7 +70,7 @@ for backend in gpu cpu; do
 done
 
 log "GPU tests"
-if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked children_run_as_deltas); else TESTS=(); fi
+if [ "$QUICK" = 1 ]; then TESTS=(onchip_kernel_matches_cpu trusted_and_checked children_run_as_deltas champion_sized); else TESTS=(); fi
 WANN_REQUIRE_GPU=1 cargo test --release --test gpu -- "${TESTS[@]}" >"$OUT/gpu-tests.txt" 2>&1
 echo $? >"$OUT/gpu-tests.rc"
 

@@ -655,6 +655,33 @@ fn children_run_as_deltas_on_the_gpu() {
     }
 }
 
+/// Champion-sized children (about 1,850 connections, cones reading hundreds of parent values) as
+/// deltas, at two weight values: few enough that lavapipe's loop limit lets their parents run with
+/// all their stores on the on-chip kernel (at six it does not; see BENCHMARKS.md).
+#[test]
+fn champion_sized_children_run_as_deltas_on_the_gpu() {
+    use wann::bench::{generation_workloads, BenchConfig, Size};
+    let data = mnist_test!();
+    let Some(mut g) = gpu(&data, checked()) else { return };
+    let lavapipe = g.describe().to_lowercase().contains("llvmpipe");
+    let cfg = BenchConfig { population: 24, minibatch: 64, distinct: 4, seed: 5, ..BenchConfig::default() };
+    let sizes = [Size { name: "champion".into(), connections: 1850, hidden: 400 }];
+    let w = generation_workloads(&cfg, &sizes, &data).unwrap().pop().unwrap();
+    let weights = [-1.5f32, 0.5];
+    let parents = w.parents.as_ref().unwrap();
+    let want = CpuEvaluator::new(data.clone()).evaluate(&w.programs, &weights, &w.images).unwrap();
+    let full = g.evaluate(&w.programs, &weights, &w.images).unwrap();
+    let got = g.evaluate_with_parents(&w.programs, parents, &weights, &w.images).unwrap();
+    let u = g.kernel_use();
+    eprintln!("{}: {u:?}", w.name);
+    assert!(u.deltas > 0 && u.table_rows > 100, "{u:?}");
+    assert_eq!(u.onchip + u.scratch + u.cpu + u.copies, w.programs.len(), "{u:?}");
+    assert_close(&got, &want, &w.name);
+    if lavapipe {
+        assert_eq!(got, full, "champion-sized deltas and full evaluation differ");
+    }
+}
+
 /// A search on the GPU with children as deltas follows the same path as one without: on lavapipe
 /// every generation's statistics are equal (the evaluations are); elsewhere the first two
 /// generations (the second is the first with children), before any near-tie can rank networks
