@@ -208,5 +208,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (w, r) in &ratios {
         outln!("gpu/cpu speed-up on {w}: {r:.2}x (same run)");
     }
+    // How the GPU ran each workload: which kernel took each program, deltas, copies, the table.
+    for m in results.iter().filter(|m| !m.work_counts.is_empty()) {
+        let counts: Vec<String> = m.work_counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let deltas = if m.deltas { ", deltas on" } else { "" };
+        outln!("work on {}{deltas}: {}", m.workload, counts.join(", "));
+    }
     Ok(())
 }
