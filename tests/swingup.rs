@@ -647,9 +647,12 @@ fn search_refuses_the_options_only_the_other_task_reads() {
         (&["--no-delta"][..], "keeps its task"),
         (&["--backend", "gpu", "--generations", "2"][..], "keeps its task"),
     ] {
+        let lock = Path::new(&run).join(".wann.lock");
+        let before = std::fs::read(&lock).ok();
         let o = resume(flags);
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && e.contains(flags[0]) && e.contains(want), "{flags:?}: {e}");
+        assert_eq!(std::fs::read(&lock).ok(), before, "{flags:?}: a refused resume wrote its lock");
     }
     let o = resume(&["--generations", "2", "--backend", "cpu"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

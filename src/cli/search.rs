@@ -267,6 +267,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (mut search, dir, (mut task, chosen, sample), _lock) = match &args.resume {
         Some(dir) => {
             refuse_on_resume(&args, dir)?;
+            // Refused before the run is opened (and locked), so that a refusal writes nothing; a
+            // config that cannot be read is for `run::open` to explain.
+            if let Ok(recorded) = SearchConfig::load(&dir.join(run::CONFIG)) {
+                refuse_other_task(&args, recorded.task, Some(dir))?;
+            }
             let (mut state, lock) = run::open(dir)?;
             refuse_other_task(&args, state.config.task, Some(dir))?;
             if let Some(b) = args.backend {
