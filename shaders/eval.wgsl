@@ -86,8 +86,6 @@ struct Partial {
 // evaluate_onchip: the family value table (parents' node values that their children read), laid out
 // [row][weight][batch column]
 @group(0) @binding(18) var<storage, read_write> rows: array<f32>;
-var<workgroup> red_ce: array<f32, TILE>;
-var<workgroup> red_ok: array<u32, TILE>;
 
 // ---- activations: a mirror of src/eval/fastmath.rs ----
 
@@ -264,20 +262,8 @@ fn evaluate(
         forward(h, weights[w], s);
         let ce = cross_entropy(first_out, label, s.y);
         let ok = argmax(first_out, s.y) == label;
-        red_ce[lid] = select(0.0f, ce, in_batch);
-        red_ok[lid] = select(0u, 1u, in_batch && ok);
-        workgroupBarrier();
-        for (var half = TILE / 2u; half > 0u; half >>= 1u) {
-            if lid < half {
-                red_ce[lid] += red_ce[lid + half];
-                red_ok[lid] += red_ok[lid + half];
-            }
-            workgroupBarrier();
-        }
-        if lid == 0u {
-            partials_out[(program * params.n_tiles + tile) * params.n_weights + w] = Partial(red_ce[0], red_ok[0]);
-        }
-        workgroupBarrier();
+        let at = (program * params.n_tiles + tile) * params.n_weights + w;
+        reduce_lanes(lid, TILE, select(0.0f, ce, in_batch), select(0u, 1u, in_batch && ok), at);
     }
 }
 
@@ -359,6 +345,27 @@ const OP_STORE: u32 = 0xffu;
 var<workgroup> node_values: array<f32, SLOTS * WPT * LANES>;
 var<workgroup> lane_ce: array<f32, LANES>;
 var<workgroup> lane_ok: array<u32, LANES>;
+
+// Sums one (cross-entropy, correct) pair per lane over the workgroup's `width` lanes, in a fixed
+// tree order, and writes the total to `partials_out[at]`. Both network kernels use it: the
+// `evaluate` pipeline leaves LANES at its default, 64 = TILE, its workgroup size. Holds barriers:
+// call it in uniform control flow only.
+fn reduce_lanes(lid: u32, width: u32, ce: f32, ok: u32, at: u32) {
+    lane_ce[lid] = ce;
+    lane_ok[lid] = ok;
+    workgroupBarrier();
+    for (var half = width / 2u; half > 0u; half >>= 1u) {
+        if lid < half {
+            lane_ce[lid] += lane_ce[lid + half];
+            lane_ok[lid] += lane_ok[lid + half];
+        }
+        workgroupBarrier();
+    }
+    if lid == 0u {
+        partials_out[at] = Partial(lane_ce[0], lane_ok[0]);
+    }
+    workgroupBarrier();
+}
 
 // Index of the value in slot `s` at weight `j` of lane `l` (lanes adjacent: no bank conflicts).
 fn nv(s: u32, j: u32, l: u32) -> u32 {
@@ -468,21 +475,8 @@ fn evaluate_onchip(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         }
         for (var j = 0u; j < WPT; j++) {
             if w0 + j < params.n_weights {
-                lane_ce[lid] = ce[j];
-                lane_ok[lid] = ok[j];
-                workgroupBarrier();
-                for (var half = LANES / 2u; half > 0u; half >>= 1u) {
-                    if lid < half {
-                        lane_ce[lid] += lane_ce[lid + half];
-                        lane_ok[lid] += lane_ok[lid + half];
-                    }
-                    workgroupBarrier();
-                }
-                if lid == 0u {
-                    partials_out[(program * params.n_tiles + tile) * params.n_weights + w0 + j] =
-                        Partial(lane_ce[0], lane_ok[0]);
-                }
-                workgroupBarrier();
+                let at = (program * params.n_tiles + tile) * params.n_weights + w0 + j;
+                reduce_lanes(lid, LANES, ce[j], ok[j], at);
             }
         }
     }
