@@ -854,17 +854,14 @@ impl GpuEvaluator {
             Some(f) if self.opts.deltas => cx.plan_deltas(programs, f, n_w, stride)?,
             _ => DeltaPlan::default(),
         };
-        let mut covered = vec![false; programs.len()];
+        // The plan covers its parents, the children it runs as deltas and the copies.
+        let children = deltas.jobs.iter().filter(|j| j.delta).map(|j| j.program);
+        for child in children.chain(deltas.copies.iter().map(|&(c, _)| c)) {
+            self.last_deltas[child] = true;
+        }
+        let mut covered = self.last_deltas.clone();
         for j in &deltas.jobs {
             covered[j.program] = true;
-        }
-        for &(child, _) in &deltas.copies {
-            covered[child] = true;
-        }
-        // Every program with a job from the plan but the parents.
-        self.last_deltas = covered.clone();
-        for j in deltas.jobs.iter().filter(|j| !j.is_delta()) {
-            self.last_deltas[j.program] = false;
         }
         // Every other program runs in full: on the on-chip kernel where a variant fits it, on the
         // scratch kernel otherwise, and on the CPU when neither can. Re-encoding is O(edges) per
@@ -889,7 +886,7 @@ impl GpuEvaluator {
             onchip: count(&|j| matches!(j.run, Run::OnChip(..))),
             scratch: count(&|j| matches!(j.run, Run::Scratch)),
             cpu: on_cpu.len(),
-            deltas: count(&Job::is_delta),
+            deltas: count(&|j| j.delta),
             copies: deltas.copies.len(),
             table_rows: deltas.n_rows as usize,
             family_chunks: deltas.chunks,
@@ -983,7 +980,7 @@ impl GpuEvaluator {
                         ),
                     };
                     let mut step = self.network_step(base, pass.tiles(), first, end - first, choice);
-                    if jobs[group[first]].is_delta() {
+                    if jobs[group[first]].delta {
                         step.name = "evaluate_onchip (deltas)";
                     }
                     steps.push(step);

@@ -30,10 +30,6 @@ pub(super) struct Job {
 }
 
 impl Job {
-    pub fn is_delta(&self) -> bool {
-        self.delta
-    }
-
     pub fn variant(&self) -> Option<Variant> {
         match &self.run {
             Run::OnChip(v, _) => Some(*v),
